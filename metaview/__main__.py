@@ -1,0 +1,5 @@
+import sys
+
+from metaview.cli import main
+
+sys.exit(main())

@@ -1,0 +1,341 @@
+"""The glossary: study data going in, results coming out.
+
+All are frozen dataclasses. The same field names are used everywhere (tables, JSON, CSV,
+plots): ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``, ``tau2``, ``i2``,
+``q``, ``weight``, ``count``, ``total``. Proportions are fractions in [0, 1]; ``theta``,
+``se``, ``yi`` and ``vi`` are on the pooling scale; ``i2`` and ``weight`` are percentages,
+as in metafor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+# --------------------------------------------------------------------------- study data
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One reported proportion of one study (one entry of ``outcomes:``)."""
+
+    endpoint: str
+    source: str
+    time_months: float | None = None
+    time_origin: str | None = None
+    count: int | None = None
+    total: int | None = None
+    estimate: float | None = None  # as a fraction, when reported as an estimate
+    estimate_text: str | None = None  # as written in the file, e.g. "59%"
+    ci: tuple[float, float] | None = None  # fractions
+    ci_level: float = 0.95
+    ci_method: str = "unknown"
+    at_risk: int | None = None
+    derived: str | None = None
+    note: str | None = None
+    line: int | None = None  # line of the entry in its file
+
+    @property
+    def proportion(self) -> float:
+        """The reported proportion: ``count/total`` or ``estimate``."""
+        if self.count is not None and self.total is not None:
+            return self.count / self.total
+        if self.estimate is None:  # pragma: no cover - the loader forbids this
+            raise ValueError("outcome has neither counts nor an estimate")
+        return self.estimate
+
+    @property
+    def has_counts(self) -> bool:
+        return self.count is not None and self.total is not None
+
+    def describe(self) -> str:
+        """Short human text, e.g. ``OS 45% at 24 mo`` or ``ORR 6/10``."""
+        if self.has_counts:
+            value = f"{self.count}/{self.total}"
+        else:
+            value = f"{_percent(self.proportion)}"
+        when = "" if self.time_months is None else f" at {_number(self.time_months)} mo"
+        return f"{self.endpoint} {value}{when}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study file."""
+
+    id: str
+    label: str
+    citation: str
+    year: int
+    arm: str
+    patients: int
+    outcomes: tuple[Outcome, ...] = ()
+    index: bool = False
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    design: str | None = None
+    country: str | None = None
+    characteristics: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    notes: str | None = None
+    path: str | None = field(default=None, compare=False)
+
+    def outcomes_for(self, endpoint: str, time_months: float | None) -> list[Outcome]:
+        """The outcomes reporting ``endpoint`` at ``time_months`` (None: without a time)."""
+        return [
+            o
+            for o in self.outcomes
+            if o.endpoint == endpoint and _same_time(o.time_months, time_months)
+        ]
+
+    def characteristic(self, name: str) -> Any:
+        """A top-level field or a characteristic, by name (None when absent)."""
+        if name in {f.name for f in fields(self)} and name not in {"outcomes", "characteristics"}:
+            return getattr(self, name)
+        return self.characteristics.get(name)
+
+
+def _same_time(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+def _percent(p: float) -> str:
+    return f"{100 * p:.3g}%"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class StudyEstimate:
+    """One study's contribution to one analysis."""
+
+    id: str
+    label: str
+    arm: str
+    estimate: float  # proportion shown in tables and plots
+    ci_low: float
+    ci_high: float
+    yi: float  # on the pooling scale (after any continuity correction)
+    vi: float
+    weight: float | None = None  # percent of the total weight; None before pooling
+    count: int | None = None
+    total: int | None = None
+    ci_source: str = "wilson"  # per-study CI method, "reported", or "approximate"
+    approximate: bool = False  # SE approximated from estimate + total (no CI, no counts)
+    derived: bool = False  # the figure was derived, not stated by the source
+    corrected: bool = False  # continuity correction applied on the pooling scale
+    is_index: bool = False
+    time_months: float | None = None
+    time_origin: str | None = None
+    source: str = ""
+    derived_text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+@dataclass(frozen=True)
+class ExcludedStudy:
+    """A study left out of an analysis, and why."""
+
+    id: str
+    label: str
+    reason: str
+    reported: tuple[str, ...] = ()  # what it does report for the endpoint, e.g. "OS 45% at 24 mo"
+    arm: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "reason": self.reason, "label": self.label,
+                "reported": list(self.reported), "arm": self.arm}
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """The model refitted without one study (metafor ``leave1out``)."""
+
+    omitted: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pi_low: float | None
+    pi_high: float | None
+    theta: float
+    se: float
+    tau2: float
+    i2: float | None
+    q: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """Between-group test: fixed-effect Q test of the group means (metafor/meta convention)."""
+
+    q_between: float
+    df: int
+    pvalue: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+@dataclass(frozen=True)
+class PooledResult:
+    """One meta-analysis: one endpoint, one landmark, one group."""
+
+    endpoint: str
+    time_months: float | None
+    group: str | None
+    model: str
+    scale: str
+    tau2_method: str | None
+    ci_method: str
+    level: float
+    k: int
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    pi_low: float | None
+    pi_high: float | None
+    theta: float | None
+    se: float | None
+    tau2: float | None
+    tau2_ci_low: float | None
+    tau2_ci_high: float | None
+    i2: float | None
+    i2_ci_low: float | None
+    i2_ci_high: float | None
+    h2: float | None
+    q: float | None
+    q_df: int | None
+    q_pvalue: float | None
+    studies: tuple[StudyEstimate, ...]
+    excluded: tuple[ExcludedStudy, ...] = ()
+    leave_one_out: tuple[LeaveOneOut, ...] | None = None
+    warnings: tuple[str, ...] = ()
+    subgroup_test: SubgroupTest | None = None
+    group_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``metaview pool --format json`` (one analysis)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "studies":
+                out["studies"] = [s.to_dict() for s in value]
+            elif f.name == "excluded":
+                out["excluded"] = [e.to_dict() for e in value]
+            elif f.name == "leave_one_out":
+                out["leave_one_out"] = None if value is None else [x.to_dict() for x in value]
+            elif f.name == "warnings":
+                out["warnings"] = list(value)
+            elif f.name == "subgroup_test":
+                if value is not None:
+                    out["subgroup_test"] = value.to_dict()
+            else:
+                out[f.name] = value
+        return _clean(out)
+
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy table: one row per study, then the pooled row (what a forest plot draws)."""
+        import pandas as pd
+
+        rows = [{"row": "study", **s.to_dict()} for s in self.studies]
+        rows.append(
+            {
+                "row": "pooled",
+                "id": None,
+                "label": "Pooled",
+                "estimate": self.estimate,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "pi_low": self.pi_low,
+                "pi_high": self.pi_high,
+                "yi": self.theta,
+                "vi": None if self.se is None else self.se**2,
+                "weight": 100.0 if self.k else None,
+            }
+        )
+        frame = pd.DataFrame(rows)
+        frame.insert(0, "endpoint", self.endpoint)
+        frame.insert(1, "time_months", self.time_months)
+        frame.insert(2, "group", self.group)
+        return frame
+
+    def summary(self) -> str:
+        """A few lines of text describing the pooled result."""
+        from metaview.render.format import summary_text
+
+        return summary_text(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The index cohort against the pooled other studies, on the pooling scale."""
+
+    endpoint: str
+    time_months: float | None
+    index: StudyEstimate
+    pooled: PooledResult  # the other studies, without the index
+    scale: str
+    level: float
+    difference: float  # index minus pooled, on the pooling scale
+    diff_ci_low: float
+    diff_ci_high: float
+    z: float
+    pvalue: float
+    inside_pi: bool | None  # None when the pooled result has no prediction interval
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "endpoint": self.endpoint,
+                "time_months": self.time_months,
+                "index": self.index.to_dict(),
+                "pooled": self.pooled.to_dict(),
+                "scale": self.scale,
+                "level": self.level,
+                "difference": self.difference,
+                "diff_ci_low": self.diff_ci_low,
+                "diff_ci_high": self.diff_ci_high,
+                "z": self.z,
+                "pvalue": self.pvalue,
+                "inside_pi": self.inside_pi,
+                "warnings": list(self.warnings),
+            }
+        )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: tuples to lists, NaN and infinities to None, numpy scalars to floats."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return value
+    if math.isnan(x) or math.isinf(x):
+        return None
+    if float(x).is_integer() and not isinstance(value, float) and hasattr(value, "dtype") and "int" in str(value.dtype):
+        return int(x)
+    return x
