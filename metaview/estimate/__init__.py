@@ -1,0 +1,1 @@
+"""Per-study estimates: transforms, proportion intervals, standard errors from reported CIs."""

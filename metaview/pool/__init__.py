@@ -1,0 +1,11 @@
+"""The pooling engine: pure functions of arrays, matched to R's metafor.
+
+Arrays carry a leading batch axis ``(B, K)`` with a boolean mask of the studies in each
+analysis, so one fit, leave-one-out, subgroups and simulation share one code path.
+Importing this package loads neither matplotlib nor pandas.
+"""
+
+from metaview.pool.rma import RmaFit, fit_rma
+from metaview.pool.tau2 import estimate_tau2, q_profile
+
+__all__ = ["RmaFit", "fit_rma", "estimate_tau2", "q_profile"]
