@@ -42,6 +42,9 @@ NONBLANK_PATTERN = r"\S"
 #: exactly these strings (it parses any number before a percent sign and then checks the
 #: range, which gives a clearer message than a failed pattern).
 PERCENT_PATTERN = r"^\s*0*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)\s*%\s*$"
+#: Template values still to be replaced start with this text; the loader reports them as
+#: "fill in ...".
+PLACEHOLDER = "FILL IN"
 
 #: Value kinds understood by the loader. ``proportion`` is a fraction in [0, 1] or a percent
 #: string; ``interval`` is a two-item list of proportions; the last three are structures.

@@ -1,0 +1,1 @@
+"""Presentation: number formatting (shared by tables, plots and reports) and figures."""

@@ -1,0 +1,92 @@
+"""Number formatting shared by tables, plots and reports (no statistics here)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metaview.model import PooledResult
+
+
+def percent(p: float | None, digits: int = 0) -> str:
+    """``0.593`` -> ``59%`` (``digits`` decimals); None -> ``NR``."""
+    if p is None or not math.isfinite(p):
+        return "NR"
+    return f"{100 * p:.{digits}f}%"
+
+
+def percent_ci(est: float | None, low: float | None, high: float | None, digits: int = 0) -> str:
+    """``59% (48-69)``; None -> ``NR``."""
+    if est is None:
+        return "NR"
+    if low is None or high is None:
+        return percent(est, digits)
+    return f"{percent(est, digits)} ({_pnum(low, digits)}\u2013{_pnum(high, digits)})"
+
+
+def _pnum(p: float, digits: int) -> str:
+    return f"{100 * p:.{digits}f}"
+
+
+def number(x: float | None, digits: int = 2) -> str:
+    if x is None or not math.isfinite(x):
+        return "\u2013"
+    return f"{x:.{digits}f}"
+
+
+def pvalue(p: float | None) -> str:
+    """``p = 0.28``, ``p = 0.003``, ``p < 0.001``."""
+    if p is None or not math.isfinite(p):
+        return "p = \u2013"
+    if p < 0.001:
+        return "p < 0.001"
+    if p < 0.01:
+        return f"p = {p:.3f}"
+    return f"p = {p:.2f}"
+
+
+def landmark(time_months: float | None) -> str:
+    """``12 mo`` or ``best response`` when there is no landmark."""
+    return "no landmark" if time_months is None else f"{time_months:g} mo"
+
+
+def heterogeneity(r: "PooledResult") -> str:
+    """``I² = 21% (0–88), τ² = 0.05, Q p = 0.28`` (empty when not estimable)."""
+    if r.k < 2 or r.i2 is None:
+        return ""
+    parts = [f"I\u00b2 = {r.i2:.0f}%"]
+    if r.i2_ci_low is not None and r.i2_ci_high is not None:
+        parts[0] += f" ({r.i2_ci_low:.0f}\u2013{r.i2_ci_high:.0f})"
+    if r.tau2 is not None and r.model != "common":
+        parts.append(f"\u03c4\u00b2 = {r.tau2:.3g}")
+    if r.q_pvalue is not None:
+        parts.append(f"Q = {r.q:.2f}, df = {r.q_df}, {pvalue(r.q_pvalue)}")
+    return ", ".join(parts)
+
+
+def method_line(r: "PooledResult") -> str:
+    """``random effects, logit scale, REML, Hartung-Knapp (ad hoc), 95% CI``."""
+    model = {"random": "random effects", "common": "common effect",
+             "glmm": "binomial-normal GLMM (ML)"}.get(r.model, r.model)
+    ci = {"z": "normal (z) CI", "hk": "Hartung-Knapp CI", "hk-adhoc": "Hartung-Knapp CI (ad hoc)",
+          "t": "t CI"}.get(r.ci_method, r.ci_method)
+    parts = [model, f"{r.scale} scale"]
+    if r.model == "random" and r.tau2_method:
+        parts.append(f"\u03c4\u00b2 by {r.tau2_method}")
+    parts.append(ci)
+    parts.append(f"{100 * r.level:g}% level")
+    return ", ".join(parts)
+
+
+def summary_text(r: "PooledResult") -> str:
+    """A few lines describing one pooled result."""
+    head = f"{r.endpoint} at {landmark(r.time_months)}" + (f", {r.group}" if r.group else "")
+    lines = [head, f"  k = {r.k}: {percent_ci(r.estimate, r.ci_low, r.ci_high, 1)}"]
+    if r.pi_low is not None:
+        lines.append(f"  prediction interval {percent(r.pi_low, 1)} to {percent(r.pi_high, 1)}")
+    het = heterogeneity(r)
+    if het:
+        lines.append(f"  {het}")
+    lines.append(f"  {method_line(r)}")
+    return "\n".join(lines)
