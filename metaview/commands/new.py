@@ -1,15 +1,146 @@
-"""`metaview new`: not implemented yet."""
+"""`metaview new ID [--dir studies]`: write a commented template for a new study file.
+
+The file is written completely or not at all, and never over an existing file: the text
+goes to a temporary file in the same folder, which is then hard-linked to its final name
+(``link`` fails when the name exists, so a concurrent writer cannot be overwritten either).
+Where hard links are not supported, the file is created with ``O_EXCL`` instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import re
+import tempfile
+from importlib import resources
+from pathlib import Path
 
-from metaview.errors import UsageError
+from metaview.errors import OutputError, UsageError
+from metaview.io.schema import ID_MAX_LENGTH, ID_PATTERN
+from metaview.io.template import render_template
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("id", metavar="ID",
+                   help="the new study's id, e.g. smith2024 (the file is DIR/ID.yaml)")
+    p.add_argument("--dir", default="studies", metavar="DIR",
+                   help="folder of the study files (default: studies)")
+
+
+def check_id(study_id: str) -> None:
+    """Raise ``UsageError`` unless ``study_id`` is a valid study id."""
+    if "/" in study_id or "\\" in study_id or study_id in (".", "..") or "\0" in study_id:
+        raise UsageError(f"'{study_id}' is not a valid study id: an id is a file name, "
+                         "not a path (use --dir to choose the folder)")
+    if len(study_id) > ID_MAX_LENGTH:
+        raise UsageError(f"'{study_id[:20]}...' is not a valid study id: at most "
+                         f"{ID_MAX_LENGTH} characters")
+    if not re.fullmatch(ID_PATTERN.strip("^$"), study_id):
+        hint = ""
+        lowered = re.sub(r"[^a-z0-9_-]+", "-", study_id.lower()).strip("-_")
+        if lowered and re.fullmatch(ID_PATTERN.strip("^$"), lowered):
+            hint = f"; e.g. {lowered}"
+        raise UsageError(f"'{study_id}' is not a valid study id: lower-case letters, digits, "
+                         f"'-' and '_', starting with a letter or digit{hint}")
+
+
+def schema_reference(folder: Path) -> str:
+    """Where the shipped JSON Schema is, for the ``yaml-language-server`` line.
+
+    Relative to ``folder`` when the installed schema lies under the working directory (an
+    editable install, or a virtual environment inside the project); otherwise a file URI.
+    """
+    shipped = Path(str(resources.files("metaview.io").joinpath("study.schema.json"))).resolve()
+    if shipped.is_relative_to(Path.cwd().resolve()):
+        try:
+            return Path(os.path.relpath(shipped, folder.resolve())).as_posix()
+        except ValueError:  # pragma: no cover - another drive on Windows
+            pass
+    return shipped.as_uri()
+
+
+def _existing(folder: Path, study_id: str) -> Path | None:
+    for suffix in (".yaml", ".yml"):
+        candidate = folder / f"{study_id}{suffix}"
+        if os.path.lexists(candidate):
+            return candidate
+    return None
+
+
+def write_new(path: Path, text: str) -> None:
+    """Create ``path`` with ``text``: complete or not at all, never over an existing file."""
+    data = text.encode("utf-8")
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                                 errno.EMLINK):
+                raise
+            _write_exclusive(path, data)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _write_exclusive(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this command is not available yet")
+    study_id: str = args.id
+    check_id(study_id)
+    folder = Path(args.dir)
+    if not folder.exists():
+        try:
+            folder.mkdir()
+        except FileNotFoundError:
+            raise OutputError(f"{folder}: its parent folder does not exist (create it, or "
+                              "choose another --dir)") from None
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create the folder: "
+                              f"{exc.strerror or exc}") from None
+    elif not folder.is_dir():
+        raise OutputError(f"{folder}: is not a folder (choose another --dir)")
+    existing = _existing(folder, study_id)
+    if existing is not None:
+        raise OutputError(f"{existing}: already exists; not overwritten (choose another id, "
+                          "or edit the existing file)")
+    path = folder / f"{study_id}.yaml"
+    text = render_template(study_id, schema_ref=schema_reference(folder), path=str(path))
+    try:
+        write_new(path, text)
+    except FileExistsError:
+        raise OutputError(f"{path}: already exists; not overwritten (choose another id, "
+                          "or edit the existing file)") from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc} (check that the "
+                          "folder is writable)") from None
+    print(f"wrote {path}: replace each FILL IN, then run: metaview validate {path}")
+    return 0

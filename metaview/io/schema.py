@@ -13,7 +13,7 @@ The loader adds the checks a JSON Schema cannot express (the id equals the file 
 
 Regenerate the shipped file after a change here::
 
-    python -m metaview.io.schema > metaview/io/study.schema.json
+    metaview schema > metaview/io/study.schema.json
 
 A test asserts that the shipped file equals :func:`json_schema`.
 """
@@ -21,7 +21,6 @@ A test asserts that the shipped file equals :func:`json_schema`.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,7 +310,3 @@ def json_schema() -> dict[str, Any]:
 def schema_text() -> str:
     """The JSON Schema as written to ``study.schema.json`` (stable key order, newline-ended)."""
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(schema_text())

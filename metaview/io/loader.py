@@ -1,0 +1,1210 @@
+"""Reading study files: safe YAML, every problem with its file, line and key.
+
+This is the only module that imports :mod:`yaml`. A study file is parsed with
+``yaml.SafeLoader`` only as far as its node tree (``compose``); Python values are built
+here from the nodes, so that
+
+* every key and value keeps its line number for messages;
+* duplicate keys are errors (PyYAML's constructor silently keeps the last one);
+* explicit tags (``!!python/object``, ``!foo``, even ``!!str``), anchors and aliases are
+  rejected before anything is built (which also defuses alias-expansion bombs);
+* YAML 1.1 surprises are reported instead of silently converted: ``NO`` or ``yes`` read as
+  booleans, ``2023-01-01`` read as a date, ``010`` read as octal 8, ``1:30`` read as 90.
+
+Types, required keys, unknown keys, patterns, enumerations and ranges come from the
+declarations in :mod:`metaview.io.schema` (the same ones that make the JSON Schema); the
+rules a JSON Schema cannot express are checked here.
+
+Every problem of every file is collected and raised at once as one
+:class:`~metaview.errors.StudyFileError`. Nothing else escapes, whatever the input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import math
+import os
+import re
+import stat
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import yaml
+
+from metaview.errors import Problem, StudyFileError
+from metaview.io import schema as sc
+from metaview.model import Outcome, Study
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+PathArg = str | os.PathLike[str]
+
+#: Largest study file read (a study file is a few kilobytes).
+MAX_BYTES = 1024 * 1024
+#: Deepest nesting accepted (a study file needs 4 levels).
+MAX_DEPTH = 16
+#: Problems reported per file before the rest are summarised in one line.
+MAX_PROBLEMS_PER_FILE = 100
+#: File name endings of study files in a folder.
+STUDY_SUFFIXES = (".yaml", ".yml")
+
+_BAD = object()  # a value that failed its check (already reported)
+
+_INT_RE = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT_RE = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_PERCENT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*")
+_NEGATIVE_PERCENT_RE = re.compile(r"\s*-\s*[0-9]+(?:\.[0-9]+)?\s*%\s*")
+_NUMBER_TEXT_RE = re.compile(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def find_study_files(paths: PathArg | Iterable[PathArg]) -> list[Path]:
+    """The study files named by ``paths``.
+
+    Each path is a study file or a folder; a folder contributes its ``*.yaml`` and ``*.yml``
+    files (not sub-folders; names starting with a dot are skipped), sorted by name. A file
+    named twice (also through a symbolic link) is returned once.
+
+    Raises
+    ------
+    StudyFileError
+        Listing every path that is missing, a broken link or a link loop, unreadable, not
+        a regular file, or a folder without study files.
+    """
+    files, problems = _find(_as_list(paths))
+    if problems:
+        raise StudyFileError(problems)
+    return files
+
+
+def load_studies(paths: PathArg | Iterable[PathArg]) -> list[Study]:
+    """Load and check every study file named by ``paths`` (files or folders).
+
+    Returns the studies in the order of :func:`find_study_files`.
+
+    Raises
+    ------
+    StudyFileError
+        With every problem of every file, and the problems across files: two files with
+        the same ``id``, more than one study with ``index: true``.
+    """
+    files, problems = _find(_as_list(paths))
+    studies: list[Study] = []
+    marks: list[_Marks] = []
+    for path in files:
+        study, file_problems, mark = _load_file(path)
+        problems.extend(file_problems)
+        if study is not None and mark is not None:
+            studies.append(study)
+            marks.append(mark)
+    problems.extend(_cross_file_problems(studies, marks))
+    if problems:
+        raise StudyFileError(problems)
+    return studies
+
+
+def load_study(path: PathArg) -> Study:
+    """Load and check one study file.
+
+    Raises
+    ------
+    StudyFileError
+        With every problem of the file (a folder is a problem too: use
+        :func:`load_studies`).
+    """
+    p = Path(path)
+    try:
+        is_dir = p.is_dir()
+    except OSError:
+        is_dir = False
+    if is_dir:
+        raise StudyFileError(
+            [Problem(str(p), None, "is a folder, not a study file (name one .yaml file, "
+                                   "or load a folder with load_studies)")]
+        )
+    studies = load_studies([p])
+    return studies[0]
+
+
+def study_schema() -> dict[str, Any]:
+    """The study file format as a JSON Schema (draft 2020-12); see :mod:`metaview.io.schema`."""
+    return sc.json_schema()
+
+
+OUTCOME_COLUMNS = (
+    "id", "label", "arm", "is_index", "year", "patients",
+    "endpoint", "time_months", "time_origin", "count", "total", "estimate", "estimate_text",
+    "ci_low", "ci_high", "ci_level", "ci_method", "at_risk", "proportion",
+    "source", "derived", "note", "file", "line",
+)
+
+
+def outcomes_frame(studies: Iterable[Study]) -> "pd.DataFrame":
+    """Tidy table of outcomes: one row per outcome of each study.
+
+    Columns: the study's ``id``, ``label``, ``arm``, ``is_index``, ``year``, ``patients``;
+    every outcome field (``ci`` split into ``ci_low`` and ``ci_high``); ``proportion``
+    (``count/total`` or ``estimate``); ``file`` and ``line`` of the entry.
+    """
+    import pandas as pd
+
+    rows = []
+    for study in studies:
+        for o in study.outcomes:
+            rows.append(
+                {
+                    "id": study.id,
+                    "label": study.label,
+                    "arm": study.arm,
+                    "is_index": study.index,
+                    "year": study.year,
+                    "patients": study.patients,
+                    "endpoint": o.endpoint,
+                    "time_months": o.time_months,
+                    "time_origin": o.time_origin,
+                    "count": o.count,
+                    "total": o.total,
+                    "estimate": o.estimate,
+                    "estimate_text": o.estimate_text,
+                    "ci_low": None if o.ci is None else o.ci[0],
+                    "ci_high": None if o.ci is None else o.ci[1],
+                    "ci_level": o.ci_level,
+                    "ci_method": o.ci_method,
+                    "at_risk": o.at_risk,
+                    "proportion": o.proportion,
+                    "source": o.source,
+                    "derived": o.derived,
+                    "note": o.note,
+                    "file": study.path,
+                    "line": o.line,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    for column in ("count", "total", "at_risk", "year", "patients", "line"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def _as_list(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def _stat_problem(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (fix or remove the link)"
+    if isinstance(exc, FileNotFoundError):
+        if os.path.islink(path):
+            return "broken symbolic link: its target does not exist (fix or remove the link)"
+        return "no such file or folder (check the path)"
+    if isinstance(exc, PermissionError):
+        return "permission denied (make it readable, e.g. chmod u+r)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "path too long"
+    return f"cannot be read: {exc.strerror or exc} (check the path)"
+
+
+def _find(paths: list[PathArg]) -> tuple[list[Path], list[Problem]]:
+    files: list[Path] = []
+    problems: list[Problem] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(path: Path, st: os.stat_result) -> None:
+        key = (st.st_dev, st.st_ino)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    if not paths:
+        problems.append(Problem("(no path)", None, "no study file or folder given "
+                                "(name a study file or a folder, e.g. studies/)"))
+    for raw in paths:
+        try:
+            path = Path(raw)
+        except TypeError:
+            problems.append(Problem(str(raw), None, "is not a path"))
+            continue
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError) as exc:
+            message = (_stat_problem(path, exc) if isinstance(exc, OSError)
+                       else "is not a valid path")
+            problems.append(Problem(str(path), None, message))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            found, folder_problems = _scan_folder(path)
+            problems.extend(folder_problems)
+            for file, file_st in found:
+                add(file, file_st)
+        elif stat.S_ISREG(st.st_mode):
+            if not path.name.lower().endswith(STUDY_SUFFIXES):
+                problems.append(Problem(str(path), None, "is not a study file: the name must "
+                                        "end in .yaml or .yml (rename it)"))
+                continue
+            add(path, st)
+        else:
+            problems.append(Problem(str(path), None, "is not a regular file (name a study "
+                                    "file or a folder of them)"))
+    return files, problems
+
+
+def _scan_folder(folder: Path) -> tuple[list[tuple[Path, os.stat_result]], list[Problem]]:
+    found: list[tuple[Path, os.stat_result]] = []
+    problems: list[Problem] = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        return [], [Problem(str(folder), None, _stat_problem(folder, exc))]
+    for name in names:
+        if name.startswith(".") or not name.lower().endswith(STUDY_SUFFIXES):
+            continue
+        path = folder / name
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            problems.append(Problem(str(path), None, _stat_problem(path, exc)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            problems.append(Problem(str(path), None, "is a folder, not a study file "
+                                    "(rename it or move it out of the folder)"))
+        elif not stat.S_ISREG(st.st_mode):
+            problems.append(Problem(str(path), None, "is not a regular file "
+                                    "(remove it from the folder)"))
+        else:
+            found.append((path, st))
+    if not found and not problems:
+        problems.append(Problem(str(folder), None, "no study files (*.yaml, *.yml) in this "
+                                f"folder (create one with: metaview new ID --dir {folder})"))
+    return found, problems
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return None, [Problem(display, None, _stat_problem(path, exc))]
+    if len(data) > MAX_BYTES:
+        return None, [Problem(display, 1, f"file is larger than {MAX_BYTES // 1024 // 1024} MiB "
+                              "(a study file is a few kilobytes; is this the right file?)")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        return None, [Problem(display, line, f"not valid UTF-8: byte 0x{byte:02X} at offset "
+                              f"{exc.start} (save the file as UTF-8)")]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, []
+
+
+class _StructureError(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _PlainComposer(yaml.SafeLoader):
+    """Builds the node tree of plain YAML; notes tags, anchors and aliases with their lines."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.tags: list[tuple[int, str]] = []
+        self.anchors_seen: list[tuple[int, str]] = []
+        self.aliases_seen: list[tuple[int, str]] = []
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            self.get_event()
+            self.aliases_seen.append((line, str(event.anchor)))
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark,
+                                   event.end_mark)
+        if event.anchor is not None:
+            self.anchors_seen.append((line, str(event.anchor)))
+            event.anchor = None
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            self.tags.append((line, str(tag)))
+            event.tag = None
+            if isinstance(event, yaml.ScalarEvent):
+                event.implicit = (False, True)  # keep it a string; already reported
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _StructureError(line, f"nesting deeper than {MAX_DEPTH} levels "
+                                      "(a study file needs four; check the indentation)")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return Problem(display, line, f"character #x{exc.character:04x} is not allowed in YAML "
+                       "(remove it; save the file as plain UTF-8 text)")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = (exc.problem or "").strip()
+        context = (exc.context or "").strip()
+        if "another document" in problem or "another document" in context:
+            return Problem(display, line, "a second YAML document ('---') (a study file holds "
+                           "one study; remove the '---' line and what follows or move it to "
+                           "its own file)")
+        if "'\\t'" in problem:
+            return Problem(display, line, "YAML syntax error: a tab character (indent with "
+                           "spaces, not tabs)")
+        what = problem or "invalid YAML"
+        if context:
+            where = ""
+            if exc.context_mark is not None and mark is not None and \
+                    exc.context_mark.line != mark.line:
+                where = f" that starts at line {exc.context_mark.line + 1}"
+            what = f"{what} {context}{where}"
+        what = " ".join(what.split())
+        return Problem(display, line, f"YAML syntax error: {what} (check the indentation, "
+                       "colons and quotes around this line)")
+    return Problem(display, 1, f"YAML error: {' '.join(str(exc).split())}")
+
+
+def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
+    loader = _PlainComposer(text)
+    try:
+        root = loader.get_single_node()
+    except _StructureError as exc:
+        return None, [Problem(display, exc.line, exc.message)]
+    except yaml.YAMLError as exc:
+        return None, [_yaml_error_problem(display, text, exc)]
+    except RecursionError:
+        return None, [Problem(display, 1, "nesting too deep (check the indentation)")]
+    finally:
+        loader.dispose()
+    problems: list[Problem] = []
+    for line, tag in loader.tags:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        problems.append(Problem(display, line, f"tag {shown}: only plain YAML is allowed "
+                                "(remove the tag; quote text instead of tagging it !!str)"))
+    for seen, what in ((loader.anchors_seen, "anchor &"), (loader.aliases_seen, "alias *")):
+        if seen:
+            line, name = seen[0]
+            more = f"; {len(seen) - 1} more in this file" if len(seen) > 1 else ""
+            problems.append(Problem(display, line, f"{what}{name}: anchors and aliases are not "
+                                    f"allowed (write each value out in full{more})"))
+    if problems:
+        return None, problems
+    return root, []
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class _Scalar:
+    kind: str  # null, bool, int, float, str, date, oddnumber
+    value: Any
+    text: str
+
+
+def _scalar(node: yaml.ScalarNode) -> _Scalar:
+    tag, text = node.tag, node.value
+    if tag.endswith(":null"):
+        return _Scalar("null", None, text)
+    if tag.endswith(":bool"):
+        return _Scalar("bool", text.lower() in ("true", "yes", "on"), text)
+    if tag.endswith(":int"):
+        if _INT_RE.fullmatch(text) and len(text) <= 30:
+            return _Scalar("int", int(text), text)
+        return _Scalar("oddnumber", None, text)
+    if tag.endswith(":float"):
+        if _FLOAT_RE.fullmatch(text) and len(text) <= 60:
+            return _Scalar("float", float(text), text)
+        if text.lower().lstrip("+-") in (".inf", ".nan"):
+            return _Scalar("float", float(text.lower().replace(".", "")), text)
+        return _Scalar("oddnumber", None, text)
+    if tag.endswith(":timestamp"):
+        return _Scalar("date", None, text)
+    return _Scalar("str", text, text)
+
+
+def _show(text: str, limit: int = 40) -> str:
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return "a value"
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _is_placeholder(s: _Scalar) -> bool:
+    return s.kind == "str" and s.value.strip().upper().startswith(sc.PLACEHOLDER)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    if re.search(pattern, value) is None:
+        return False
+    return not (pattern.endswith("$") and value.endswith("\n"))
+
+
+def _fmt(x: float | Decimal) -> str:
+    if isinstance(x, Decimal):
+        text = format(x.normalize(), "f")
+        return text
+    return f"{x:g}"
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    options = list(candidates)
+    lowered = {c.lower(): c for c in options}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def _token_suggestion(name: str, value: str) -> str | None:
+    """A corrected token for an id, an endpoint or a characteristic name, if one is obvious."""
+    if name == "endpoint":
+        candidate = re.sub(r"[^A-Z0-9_]+", "_", value.strip().upper()).strip("_")
+        pattern = sc.ENDPOINT_PATTERN
+    elif name == "id":
+        candidate = re.sub(r"[^a-z0-9_-]+", "-", value.strip().lower()).strip("-_")
+        pattern = sc.ID_PATTERN
+    else:
+        candidate = re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_")
+        pattern = sc.CHARACTERISTIC_PATTERN
+    if candidate and candidate != value and re.fullmatch(pattern.strip("^$"), candidate):
+        return candidate
+    return None
+
+
+class _Checker:
+    """Collects the problems of one file."""
+
+    def __init__(self, display: str):
+        self.display = display
+        self.problems: list[Problem] = []
+
+    def add(self, line: int | None, key: str | None, what: str, fix: str | None = None) -> None:
+        message = f"{key}: {what}" if key else what
+        if fix:
+            message = f"{message} ({fix})"
+        self.problems.append(Problem(self.display, line, message))
+
+    # ----------------------------------------------------------------- mappings
+
+    def items(self, node: yaml.MappingNode, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """Keys of a mapping with their nodes; duplicate and non-text keys reported."""
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            where = f"{path}." if path else ""
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.add(_line(key_node), path or None,
+                         f"a key must be a plain word, found {_node_kind(key_node)}",
+                         "write key: value")
+                continue
+            key = str(key_node.value)
+            if key in out:
+                first = _line(out[key][0])
+                self.add(_line(key_node), f"{where}{key}",
+                         f"duplicate key: also at line {first}",
+                         "keep one of them; YAML tools silently keep the last one")
+                continue
+            out[key] = (key_node, value_node)
+        return out
+
+    def unknown_keys(
+        self,
+        items: dict[str, tuple[yaml.Node, yaml.Node]],
+        path: str,
+        known: Iterable[str],
+        elsewhere: Iterable[str] = (),
+        elsewhere_hint: str = "",
+    ) -> None:
+        known = list(known)
+        elsewhere = set(elsewhere)
+        for key, (key_node, _value) in items.items():
+            if key in known:
+                continue
+            name = f"{path}.{key}" if path else key
+            suggestion = _did_you_mean(key, known)
+            if suggestion is not None:
+                fix = f"did you mean '{suggestion}'?"
+            elif key in elsewhere:
+                fix = elsewhere_hint
+            else:
+                fix = "allowed here: " + ", ".join(known)
+            self.add(_line(key_node), name, "unknown key", fix)
+
+    # ----------------------------------------------------------------- typed values
+
+    def typed(self, spec: sc.FieldSpec, node: yaml.Node, key: str) -> Any:
+        """The value of ``node`` checked against ``spec`` (``_BAD`` when it fails)."""
+        line = _line(node)
+        what = spec.description
+        if not isinstance(node, yaml.ScalarNode):
+            self.add(line, key, f"must be {_expected(spec)}, found {_node_kind(node)}",
+                     f"{spec.name}: {spec.example}" if spec.example else None)
+            return _BAD
+        s = _scalar(node)
+        if _is_placeholder(s):
+            self.add(line, key, f"fill in: {what}", f"replace the {sc.PLACEHOLDER} placeholder"
+                     + ("" if spec.required else ", or delete the line"))
+            return _BAD
+        if s.kind == "null":
+            self.add(line, key, "is empty", f"fill in {what}, or remove the line"
+                     if not spec.required else f"fill in {what}")
+            return _BAD
+        if spec.kind == "string":
+            return self._string(spec, s, line, key)
+        if spec.kind in ("integer", "number"):
+            return self._number(spec, s, line, key)
+        if spec.kind == "boolean":
+            return self._boolean(s, line, key)
+        raise AssertionError(spec.kind)  # pragma: no cover - programming error
+
+    def _string(self, spec: sc.FieldSpec, s: _Scalar, line: int, key: str) -> Any:
+        if s.kind == "bool":
+            self.add(line, key, f"{s.text} is read by YAML as the boolean "
+                     f"{'true' if s.value else 'false'}, not as text",
+                     f'quote it: {spec.name}: "{s.text}"')
+            return _BAD
+        if s.kind == "date":
+            self.add(line, key, f"{s.text} is read by YAML as a date, not as text",
+                     f'quote it: {spec.name}: "{s.text}"')
+            return _BAD
+        if s.kind != "str":
+            self.add(line, key, f"{s.text} is a number, not text",
+                     f'quote it: {spec.name}: "{s.text}"')
+            return _BAD
+        value = str(s.value)
+        if spec.enum is not None:
+            if value not in spec.enum:
+                suggestion = _did_you_mean(value, spec.enum)
+                hint = f"did you mean '{suggestion}'? " if suggestion else ""
+                self.add(line, key, f"{_show(value)} is not a known value",
+                         f"{hint}one of: {', '.join(spec.enum)}")
+                return _BAD
+            return value
+        if not value.strip():
+            self.add(line, key, "is empty", f"fill in {spec.description}")
+            return _BAD
+        if spec.pattern is not None and not _matches(spec.pattern, value):
+            suggestion = _token_suggestion(spec.name, value) if spec.name in (
+                "id", "endpoint") else None
+            fix = f"write {suggestion}" if suggestion else (spec.pattern_hint or
+                                                            f"must match {spec.pattern}")
+            if suggestion and spec.pattern_hint:
+                fix = f"{fix}; {spec.pattern_hint}"
+            self.add(line, key, f"{_show(value)} is not valid", fix)
+            return _BAD
+        if spec.max_length is not None and len(value) > spec.max_length:
+            self.add(line, key, f"is {len(value)} characters long",
+                     f"at most {spec.max_length}")
+            return _BAD
+        return value
+
+    def _number(self, spec: sc.FieldSpec, s: _Scalar, line: int, key: str) -> Any:
+        whole = spec.kind == "integer"
+        expected = "a whole number" if whole else "a number"
+        if s.kind == "oddnumber":
+            self.add(line, key, f"{s.text} is not a plain decimal number",
+                     "YAML 1.1 reads 010 as octal 8 and 1:30 as 90; write digits only, "
+                     "without leading zeros or separators")
+            return _BAD
+        if s.kind == "bool":
+            self.add(line, key, f"{s.text} is read by YAML as a boolean", f"must be {expected}")
+            return _BAD
+        if s.kind == "date":
+            self.add(line, key, f"{s.text} is read by YAML as a date", f"must be {expected}")
+            return _BAD
+        if s.kind == "str":
+            text = str(s.value)
+            if _NUMBER_TEXT_RE.fullmatch(text):
+                self.add(line, key, f"{_show(text)} is text, not a number",
+                         f"remove the quotes: {spec.name}: {text.strip()}")
+            elif "%" in text:
+                self.add(line, key, f"{_show(text)} is a percent string", f"must be {expected}"
+                         + (f", e.g. {spec.name}: {spec.example}" if spec.example else ""))
+            else:
+                self.add(line, key, f"{_show(text)} is not a number", f"must be {expected}"
+                         + (f", e.g. {spec.name}: {spec.example}" if spec.example else ""))
+            return _BAD
+        value = s.value
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(line, key, f"{s.text} is not a finite number", f"must be {expected}")
+            return _BAD
+        if whole and isinstance(value, float):
+            if value.is_integer():
+                self.add(line, key, f"{s.text} is written with a decimal point",
+                         f"write the whole number {int(value)}")
+            else:
+                self.add(line, key, f"{s.text} is not a whole number",
+                         f"{spec.name} counts patients: write an integer")
+            return _BAD
+        return self._range(spec, value, s.text, line, key)
+
+    def _range(self, spec: sc.FieldSpec, value: float, text: str, line: int, key: str) -> Any:
+        low, high = spec.minimum, spec.maximum
+        if low is not None and high is not None and not low <= value <= high:
+            self.add(line, key, f"{text} is out of range", f"must be between {_fmt(low)} "
+                     f"and {_fmt(high)}")
+            return _BAD
+        if low is not None and value < low:
+            self.add(line, key, f"{text} is less than {_fmt(low)}",
+                     f"must be at least {_fmt(low)}")
+            return _BAD
+        if spec.exclusive_minimum is not None and not value > spec.exclusive_minimum:
+            self.add(line, key, f"{text} is not greater than {_fmt(spec.exclusive_minimum)}",
+                     f"must be greater than {_fmt(spec.exclusive_minimum)}")
+            return _BAD
+        if spec.exclusive_maximum is not None and not value < spec.exclusive_maximum:
+            fix = f"must be less than {_fmt(spec.exclusive_maximum)}"
+            if spec.name == "ci_level" and 1 < value < 100:
+                fix = f"a fraction: write {_fmt(Decimal(text) / 100)} for {text}%"
+            self.add(line, key, f"{text} is not less than {_fmt(spec.exclusive_maximum)}", fix)
+            return _BAD
+        return value
+
+    def _boolean(self, s: _Scalar, line: int, key: str) -> Any:
+        if s.kind == "bool":
+            if s.text.lower() in ("true", "false"):
+                return bool(s.value)
+            self.add(line, key, f"{s.text} is a boolean only in YAML 1.1",
+                     f"write {'true' if s.value else 'false'}")
+            return _BAD
+        if s.kind == "str" and s.value.strip().lower() in ("true", "false", "yes", "no"):
+            self.add(line, key, f"{_show(s.value)} is text, not a boolean",
+                     "write true or false without quotes")
+            return _BAD
+        self.add(line, key, f"{s.text} is not a boolean", "write true or false")
+        return _BAD
+
+    # ----------------------------------------------------------------- proportions
+
+    def proportion(self, node: yaml.Node, key: str,
+                   label: str = "") -> tuple[float, str, str] | None:
+        """``(fraction, unit, text)``; unit is "fraction" or "percent"."""
+        line = _line(node)
+        if not isinstance(node, yaml.ScalarNode):
+            self.add(line, key, f"{label}must be a fraction or a percent string, found "
+                     f"{_node_kind(node)}", 'e.g. 0.59 or "59%"')
+            return None
+        s = _scalar(node)
+        if _is_placeholder(s):
+            self.add(line, key, "fill in: the reported proportion",
+                     f'e.g. 0.59 or "59%"; replace the {sc.PLACEHOLDER} placeholder')
+            return None
+        if s.kind in ("int", "float"):
+            value = float(s.value)
+            if not math.isfinite(value):
+                self.add(line, key, f"{label}{s.text} is not a finite number",
+                         'write a fraction such as 0.59 or a percent string such as "59%"')
+                return None
+            if value < 0:
+                self.add(line, key, f"{label}{s.text} is negative",
+                         "a proportion lies between 0 and 1")
+                return None
+            if value > 1:
+                if value <= 100:
+                    frac = _fmt(Decimal(s.text) / 100)
+                    self.add(line, key, f"{label}{s.text} is a bare number > 1",
+                             f'write {frac} or "{s.text}%"')
+                else:
+                    self.add(line, key, f"{label}{s.text} is greater than 1",
+                             'a proportion is a fraction in [0, 1] or a percent string such as '
+                             '"59%"')
+                return None
+            return value, "fraction", s.text
+        if s.kind == "str":
+            text = str(s.value)
+            match = _PERCENT_RE.fullmatch(text)
+            if match:
+                percent = Decimal(match.group(1))
+                if percent > 100:
+                    self.add(line, key, f"{label}{_show(text)} is more than 100%",
+                             "a percent string lies between 0% and 100%")
+                    return None
+                return float(percent / 100), "percent", text
+            if _NEGATIVE_PERCENT_RE.fullmatch(text):
+                self.add(line, key, f"{label}{_show(text)} is negative",
+                         "a percent string lies between 0% and 100%")
+                return None
+            if _NUMBER_TEXT_RE.fullmatch(text):
+                try:
+                    number = Decimal(text.strip())
+                except InvalidOperation:  # pragma: no cover - the pattern excludes it
+                    number = Decimal(-1)
+                if 0 <= number <= 1:
+                    self.add(line, key, f"{label}{_show(text)} is text, not a number",
+                             f"remove the quotes: {text.strip()}")
+                    return None
+                if 1 < number <= 100:
+                    self.add(line, key, f"{label}{_show(text)} has no percent sign",
+                             f'write "{text.strip()}%" or {_fmt(number / 100)}')
+                    return None
+            self.add(line, key, f"{label}{_show(text)} is neither a fraction nor a percent "
+                     "string", 'write e.g. 0.59 or "59%"')
+            return None
+        if s.kind == "null":
+            self.add(line, key, f"{label}is empty", 'write e.g. 0.59 or "59%"')
+            return None
+        kind = {"bool": "a boolean", "date": "a date"}.get(s.kind, "not a plain number")
+        self.add(line, key, f"{label}{s.text} is read by YAML as {kind}",
+                 'write a fraction such as 0.59 or a percent string such as "59%"')
+        return None
+
+    def interval(self, node: yaml.Node, key: str) -> tuple[tuple[float, str, str], ...] | None:
+        line = _line(node)
+        if isinstance(node, yaml.ScalarNode):
+            s = _scalar(node)
+            if _is_placeholder(s):
+                self.add(line, key, "fill in: the reported interval [low, high]",
+                         f"replace the {sc.PLACEHOLDER} placeholder")
+            elif s.kind == "null":
+                self.add(line, key, "is empty", 'write [low, high], e.g. ["48%", "69%"], '
+                         "or remove the line")
+            else:
+                self.add(line, key, f"must be a list [low, high], found {_show(s.text)}",
+                         'write e.g. ci: ["48%", "69%"] or ci: [0.48, 0.69]')
+            return None
+        if not isinstance(node, yaml.SequenceNode):
+            self.add(line, key, "must be a list [low, high], found a mapping",
+                     'write e.g. ci: ["48%", "69%"]')
+            return None
+        if len(node.value) != 2:
+            self.add(line, key, f"must have two values [low, high], found {len(node.value)}",
+                     'write e.g. ci: ["48%", "69%"]')
+            return None
+        low = self.proportion(node.value[0], key, "low ")
+        high = self.proportion(node.value[1], key, "high ")
+        if low is None or high is None:
+            return None
+        if low[1] != high[1]:
+            self.add(line, key, f"mixes a {low[1]} and a {high[1]}" if low[1] == "fraction"
+                     else "mixes a percent string and a fraction",
+                     "write both as fractions or both as percent strings")
+            return None
+        if low[0] > high[0]:
+            self.add(line, key, f"low {low[2]} is greater than high {high[2]}",
+                     "write [low, high]")
+            return None
+        return low, high
+
+
+def _expected(spec: sc.FieldSpec) -> str:
+    return {
+        "string": "text",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+    }.get(spec.kind, spec.kind)
+
+
+_UNIT_WORDS = {"fraction": "fractions", "percent": "percent strings"}
+
+
+# --------------------------------------------------------------------------- a study
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """Lines used by the checks across files."""
+
+    display: str
+    id_line: int
+    index_line: int | None
+
+
+_STUDY_SPECS = {f.name: f for f in sc.STUDY_FIELDS}
+_OUTCOME_SPECS = {f.name: f for f in sc.OUTCOME_FIELDS}
+
+
+def _load_file(path: Path) -> tuple[Study | None, list[Problem], _Marks | None]:
+    display = str(path)
+    text, problems = _read_text(path, display)
+    if text is None:
+        return None, problems, None
+    root, problems = _compose(display, text)
+    if problems:
+        return None, problems, None
+    checker = _Checker(display)
+    try:
+        study, marks = _study(root, path, checker)
+    except RecursionError:
+        checker.add(1, None, "nesting too deep (check the indentation)")
+        study, marks = None, None
+    except Exception as exc:  # noqa: BLE001 - a bug here must not become a traceback
+        checker.add(1, None, f"internal error while checking this file: "
+                    f"{type(exc).__name__}: {exc}", "please report this as a bug")
+        study, marks = None, None
+    problems = sorted(checker.problems, key=lambda p: p.line or 0)
+    if len(problems) > MAX_PROBLEMS_PER_FILE:
+        rest = len(problems) - MAX_PROBLEMS_PER_FILE
+        line = problems[MAX_PROBLEMS_PER_FILE].line
+        problems = problems[:MAX_PROBLEMS_PER_FILE]
+        problems.append(Problem(display, line, f"{rest} more problems not shown "
+                                "(fix the ones above first)"))
+    if problems:
+        return None, problems, None
+    return study, [], marks
+
+
+def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | None, _Marks | None]:
+    if root is None:
+        ck.add(1, None, "the file is empty or holds only comments",
+               f"a study file starts with id: {_stem(path)}; create one with: "
+               "metaview new ID")
+        return None, None
+    if not isinstance(root, yaml.MappingNode):
+        found = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        ck.add(_line(root), None, f"the top level must be a mapping of fields "
+               f"(id: ..., label: ...), found {found}",
+               "see metaview new ID for the layout of a study file")
+        return None, None
+    items = ck.items(root, "")
+    ck.unknown_keys(items, "", _STUDY_SPECS, _OUTCOME_SPECS,
+                    "an outcome field: put it under an entry of outcomes:")
+    values: dict[str, Any] = {}
+    root_line = _line(root)
+    for name, spec in _STUDY_SPECS.items():
+        if name not in items:
+            if spec.required:
+                example = f", e.g. {name}: {spec.example}" if spec.example else ""
+                ck.add(root_line, name, "missing", f"add {spec.description}{example}")
+            continue
+        node = items[name][1]
+        if spec.kind == "characteristics":
+            values[name] = _characteristics(node, ck)
+        elif spec.kind == "outcomes":
+            values[name] = _outcomes(node, ck)
+        else:
+            values[name] = ck.typed(spec, node, name)
+
+    study_id = values.get("id")
+    stem = _stem(path)
+    if isinstance(study_id, str) and study_id != stem:
+        ck.add(_line(items["id"][1]), "id", f"{_show(study_id)} does not match the file name "
+               f"{path.name}", f"the id equals the file name: set id: {stem} or rename the "
+               f"file to {study_id}{path.suffix}")
+    if any(v is _BAD for v in values.values()) or ck.problems:
+        return None, None
+    index_line = _line(items["index"][1]) if values.get("index") else None
+    marks = _Marks(str(path), _line(items["id"][1]), index_line)
+    study = Study(
+        id=values["id"],
+        label=values["label"],
+        citation=values["citation"],
+        year=values["year"],
+        arm=values["arm"],
+        patients=values["patients"],
+        outcomes=tuple(values["outcomes"]),
+        index=bool(values.get("index", False)),
+        doi=values.get("doi"),
+        pmid=values.get("pmid"),
+        url=values.get("url"),
+        design=values.get("design"),
+        country=values.get("country"),
+        characteristics=values.get("characteristics") or {},
+        notes=values.get("notes"),
+        path=str(path),
+    )
+    return study, marks
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in STUDY_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _characteristics(node: yaml.Node, ck: _Checker) -> Any:
+    key = "characteristics"
+    if isinstance(node, yaml.ScalarNode) and _scalar(node).kind == "null":
+        ck.add(_line(node), key, "is empty", "add entries such as age_years: {median: 43.5, "
+               "min: 27, max: 52}, or remove the line")
+        return _BAD
+    if not isinstance(node, yaml.MappingNode):
+        ck.add(_line(node), key, f"must be a mapping of name: value, found {_node_kind(node)}",
+               "e.g. male: {count: 5, total: 10}")
+        return _BAD
+    out: dict[str, Any] = {}
+    bad = False
+    for name, (key_node, value_node) in ck.items(node, key).items():
+        path = f"{key}.{name}"
+        if not re.fullmatch(sc.CHARACTERISTIC_PATTERN.strip("^$"), name):
+            suggestion = _token_suggestion("characteristic", name)
+            fix = f"write {suggestion}" if suggestion else "lower-case letters, digits and _"
+            ck.add(_line(key_node), path, "is not a valid characteristic name",
+                   f"{fix}; names are lower-case letters, digits and _, starting with a letter")
+            bad = True
+            continue
+        value = _characteristic(value_node, path, ck)
+        if value is _BAD:
+            bad = True
+        else:
+            out[name] = value
+    return _BAD if bad else out
+
+
+_CHAR_NUMBER = sc.FieldSpec("value", "number", "a number, a text, {median, min, max} or "
+                            "{count, total}")
+_CHAR_HINT = "a number, a text, {median: 43.5, min: 27, max: 52} or {count: 5, total: 10}"
+
+
+def _characteristic(node: yaml.Node, path: str, ck: _Checker) -> Any:
+    line = _line(node)
+    if isinstance(node, yaml.SequenceNode):
+        ck.add(line, path, "must be " + _CHAR_HINT + ", found a list")
+        return _BAD
+    if isinstance(node, yaml.ScalarNode):
+        s = _scalar(node)
+        if _is_placeholder(s):
+            ck.add(line, path, "fill in: " + _CHAR_HINT,
+                   f"replace the {sc.PLACEHOLDER} placeholder")
+            return _BAD
+        if s.kind == "str":
+            if not s.value.strip():
+                ck.add(line, path, "is empty", "give " + _CHAR_HINT + ", or remove the line")
+                return _BAD
+            return s.value
+        if s.kind == "null":
+            ck.add(line, path, "is empty", "give " + _CHAR_HINT + ", or remove the line")
+            return _BAD
+        if s.kind in ("bool", "date"):
+            what = "a boolean" if s.kind == "bool" else "a date"
+            ck.add(line, path, f"{s.text} is read by YAML as {what}",
+                   f'quote it if it is text: "{s.text}"')
+            return _BAD
+        return ck.typed(_CHAR_NUMBER, node, path)
+    items = ck.items(node, path)
+    keys = set(items)
+    if keys & set(sc.COUNT_KEYS):
+        allowed: tuple[str, ...] = sc.COUNT_KEYS
+        required: tuple[str, ...] = sc.COUNT_KEYS
+    elif "median" in keys or keys & set(sc.RANGE_KEYS):
+        allowed = sc.RANGE_KEYS
+        required = ("median",)
+    else:
+        ck.unknown_keys(items, path, sc.RANGE_KEYS + sc.COUNT_KEYS)
+        ck.add(line, path, "must be {median, min, max} or {count, total}",
+               "e.g. {median: 43.5, min: 27, max: 52} or {count: 5, total: 10}")
+        return _BAD
+    before = len(ck.problems)
+    ck.unknown_keys(items, path, allowed)
+    for name in required:
+        if name not in items:
+            ck.add(line, f"{path}.{name}", "missing",
+                   "{count, total} needs both" if allowed == sc.COUNT_KEYS
+                   else "{median, min, max} needs at least the median")
+    values: dict[str, Any] = {}
+    for name in allowed:
+        if name in items:
+            if allowed == sc.COUNT_KEYS:
+                spec = _OUTCOME_SPECS[name]
+            else:
+                spec = sc.FieldSpec(name, "number", f"the {name}")
+            values[name] = ck.typed(spec, items[name][1], f"{path}.{name}")
+    if len(ck.problems) > before or any(v is _BAD for v in values.values()):
+        return _BAD
+    if allowed == sc.COUNT_KEYS:
+        if values["count"] > values["total"]:
+            ck.add(_line(items["count"][1]), f"{path}.count",
+                   f"{values['count']} is greater than total {values['total']}",
+                   "count is the number among total")
+            return _BAD
+    else:
+        low, mid, high = values.get("min"), values["median"], values.get("max")
+        if (low is not None and low > mid) or (high is not None and mid > high) or (
+                low is not None and high is not None and low > high):
+            ck.add(line, path, "needs min <= median <= max",
+                   f"found min {_fmt(low) if low is not None else '-'}, median {_fmt(mid)}, "
+                   f"max {_fmt(high) if high is not None else '-'}")
+            return _BAD
+    return {name: values[name] for name in allowed if name in values}
+
+
+def _outcomes(node: yaml.Node, ck: _Checker) -> Any:
+    if isinstance(node, yaml.ScalarNode) and _scalar(node).kind == "null":
+        ck.add(_line(node), "outcomes", "is empty",
+               "write outcomes: [] when the study reports none, or add entries")
+        return _BAD
+    if not isinstance(node, yaml.SequenceNode):
+        ck.add(_line(node), "outcomes", f"must be a list of entries, found {_node_kind(node)}",
+               "start each entry with '- endpoint: ...'")
+        return _BAD
+    out: list[Outcome] = []
+    seen: dict[tuple[str, float | None, str | None], tuple[int, int]] = {}
+    bad = False
+    for i, item in enumerate(node.value, 1):
+        path = f"outcomes[{i}]"
+        if not isinstance(item, yaml.MappingNode):
+            ck.add(_line(item), path, f"must be a mapping of fields, found {_node_kind(item)}",
+                   "an entry looks like '- endpoint: OS' followed by its fields")
+            bad = True
+            continue
+        outcome = _outcome(item, path, ck)
+        if outcome is None:
+            bad = True
+            continue
+        key = (outcome.endpoint,
+               None if outcome.time_months is None else float(outcome.time_months),
+               outcome.time_origin)
+        if key in seen:
+            j, line = seen[key]
+            at = "" if outcome.time_months is None else f" at {_fmt(outcome.time_months)} months"
+            ck.add(outcome.line, path, f"{outcome.endpoint}{at} is already given in "
+                   f"outcomes[{j}] at line {line}",
+                   "one entry per endpoint, time and time origin; remove one")
+            bad = True
+            continue
+        seen[key] = (i, outcome.line or 0)
+        out.append(outcome)
+    return _BAD if bad else out
+
+
+def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
+    before = len(ck.problems)
+    items = ck.items(node, path)
+    ck.unknown_keys(items, path, _OUTCOME_SPECS, _STUDY_SPECS,
+                    "a top-level field: move it out of outcomes")
+    line = _line(node)
+    values: dict[str, Any] = {}
+    for name, spec in _OUTCOME_SPECS.items():
+        if name not in items:
+            if spec.required:
+                ck.add(line, f"{path}.{name}", "missing", f"add {spec.description}")
+            continue
+        value_node = items[name][1]
+        if spec.kind == "proportion":
+            values[name] = ck.proportion(value_node, f"{path}.{name}") or _BAD
+        elif spec.kind == "interval":
+            values[name] = ck.interval(value_node, f"{path}.{name}") or _BAD
+        else:
+            values[name] = ck.typed(spec, value_node, f"{path}.{name}")
+
+    def at(name: str) -> int:
+        return _line(items[name][1])
+
+    has_count, has_estimate = "count" in items, "estimate" in items
+    if has_count and has_estimate:
+        ck.add(at("estimate"), f"{path}.estimate", "given together with count",
+               "give one data form: count and total, or estimate (total may stay with "
+               "estimate); remove one")
+    elif not has_count and not has_estimate:
+        ck.add(line, path, "has no data: neither count nor estimate",
+               'give count and total, or estimate (e.g. "59%")')
+    if has_count and "total" not in items:
+        ck.add(at("count"), f"{path}.total", "missing", "count needs total: the proportion "
+               "is count/total")
+
+    def ok(name: str) -> bool:
+        return name in values and values[name] is not _BAD
+
+    if ok("count") and ok("total") and values["count"] > values["total"]:
+        ck.add(at("count"), f"{path}.count", f"{values['count']} is greater than total "
+               f"{values['total']}", "count is the number with the outcome among total")
+    if ok("at_risk") and ok("total") and values["at_risk"] > values["total"]:
+        ck.add(at("at_risk"), f"{path}.at_risk", f"{values['at_risk']} is greater than total "
+               f"{values['total']}", "at most total patients can be at risk")
+    if "at_risk" in items and "time_months" not in items:
+        ck.add(at("at_risk"), f"{path}.at_risk", "given without time_months",
+               "the number at risk belongs to a landmark: add time_months or remove at_risk")
+    for name in ("ci_level", "ci_method"):
+        if name in items and "ci" not in items:
+            ck.add(at(name), f"{path}.{name}", "given without ci",
+                   f"add the reported interval ci: [low, high] or remove {name}")
+
+    estimate = values.get("estimate") if ok("estimate") else None
+    ci = values.get("ci") if ok("ci") else None
+    if ci is not None:
+        low, high = ci
+        if estimate is not None and estimate[1] != low[1]:
+            ck.add(at("ci"), f"{path}.ci", f"is in {_UNIT_WORDS[low[1]]} but estimate "
+                   f"{estimate[2]} is a {'percent string' if estimate[1] == 'percent' else 'fraction'}",
+                   "write estimate and ci in the same units")
+        else:
+            shown: str | None = None
+            value: float | None = None
+            if estimate is not None:
+                value, shown = estimate[0], estimate[2]
+            elif ok("count") and ok("total") and values["count"] <= values["total"]:
+                value = values["count"] / values["total"]
+                shown = f"{values['count']}/{values['total']}"
+            if value is not None and not (low[0] - 1e-12 <= value <= high[0] + 1e-12):
+                ck.add(at("ci"), f"{path}.ci", f"[{low[2]}, {high[2]}] does not contain the "
+                       f"estimate {shown}", "check the numbers: low <= estimate <= high")
+
+    if len(ck.problems) > before or any(v is _BAD for v in values.values()):
+        return None
+    return Outcome(
+        endpoint=values["endpoint"],
+        source=values["source"],
+        time_months=values.get("time_months"),
+        time_origin=values.get("time_origin"),
+        count=values.get("count"),
+        total=values.get("total"),
+        estimate=None if estimate is None else estimate[0],
+        estimate_text=None if estimate is None else estimate[2],
+        ci=None if ci is None else (ci[0][0], ci[1][0]),
+        ci_level=float(values.get("ci_level", 0.95)),
+        ci_method=values.get("ci_method", "unknown"),
+        at_risk=values.get("at_risk"),
+        derived=values.get("derived"),
+        note=values.get("note"),
+        line=line,
+    )
+
+
+# --------------------------------------------------------------------------- across files
+
+
+def _cross_file_problems(studies: list[Study], marks: list[_Marks]) -> list[Problem]:
+    problems: list[Problem] = []
+    first_by_id: dict[str, _Marks] = {}
+    for study, mark in zip(studies, marks):
+        first = first_by_id.get(study.id)
+        if first is None:
+            first_by_id[study.id] = mark
+            continue
+        problems.append(Problem(mark.display, mark.id_line,
+                                f"id: {_show(study.id)} is also the id of "
+                                f"{first.display}:{first.id_line} (ids must be unique; "
+                                "analyse one of the two files, or rename one)"))
+    index_marks = [m for m in marks if m.index_line is not None]
+    for mark in index_marks[1:]:
+        first = index_marks[0]
+        problems.append(Problem(mark.display, mark.index_line,
+                                f"index: true here and in {first.display}:{first.index_line} "
+                                "(at most one index study per analysis; set index: false in "
+                                "all but one)"))
+    return problems
