@@ -26,7 +26,8 @@ def proportion_ci(
     * wilson: score interval (Wilson 1927).
     * clopper-pearson: beta quantiles ``B(a/2; x, n-x+1)``, ``B(1-a/2; x+1, n-x)``.
     * agresti-coull: Wald interval around ``(x + z^2/2)/(n + z^2)``, clipped to [0, 1].
-    * jeffreys: beta(x + 1/2, n - x + 1/2) quantiles; 0 for x = 0, 1 for x = n.
+    * jeffreys: equal-tailed beta(x + 1/2, n - x + 1/2) quantiles (as statsmodels: no
+      boundary modification at x = 0 or x = n).
     * wald: ``p -/+ z sqrt(p(1-p)/n)``, clipped to [0, 1].
 
     Checked against statsmodels ``proportion_confint(method="wilson" | "beta" |
@@ -50,8 +51,8 @@ def proportion_ci(
             lo = np.where(x > 0, betaincinv(x, n - x + 1.0, alpha / 2.0), 0.0)
             hi = np.where(x < n, betaincinv(x + 1.0, n - x, 1.0 - alpha / 2.0), 1.0)
         elif method is StudyCI.JEFFREYS:
-            lo = np.where(x > 0, betaincinv(x + 0.5, n - x + 0.5, alpha / 2.0), 0.0)
-            hi = np.where(x < n, betaincinv(x + 0.5, n - x + 0.5, 1.0 - alpha / 2.0), 1.0)
+            lo = betaincinv(x + 0.5, n - x + 0.5, alpha / 2.0)
+            hi = betaincinv(x + 0.5, n - x + 0.5, 1.0 - alpha / 2.0)
         elif method is StudyCI.AGRESTI_COULL:
             nt = n + z**2
             pt = (x + z**2 / 2.0) / nt

@@ -48,7 +48,7 @@ def log_likelihood(mu: float, tau: float, x: Array, n: Array) -> float:
     u = np.zeros_like(x)
     for _ in range(100):
         eta = mu + tau * u
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = _expit(eta)
         grad = tau * (x - n * p) - u
         hess = -(tau**2) * n * p * (1.0 - p) - 1.0
         step = grad / hess
@@ -56,7 +56,7 @@ def log_likelihood(mu: float, tau: float, x: Array, n: Array) -> float:
         if np.max(np.abs(step)) < 1e-12:
             break
     eta = mu + tau * u
-    p = 1.0 / (1.0 + np.exp(-eta))
+    p = _expit(eta)
     sigma = 1.0 / np.sqrt(tau**2 * n * p * (1.0 - p) + 1.0)
     t, w = _nodes()
     uu = u[:, None] + math.sqrt(2.0) * sigma[:, None] * t[None, :]
@@ -66,6 +66,12 @@ def log_likelihood(mu: float, tau: float, x: Array, n: Array) -> float:
     integral = np.log(np.sum(w[None, :] * np.exp(f - fmax[:, None]), axis=1)) + fmax
     li = integral + np.log(math.sqrt(2.0) * sigma) - 0.5 * math.log(2.0 * math.pi)
     return float(np.sum(const + li))
+
+
+def _expit(eta: Array) -> Array:
+    from scipy.special import expit
+
+    return np.asarray(expit(eta), dtype=float)
 
 
 def _best_mu(tau: float, x: Array, n: Array, start: float) -> tuple[float, float]:

@@ -119,6 +119,8 @@ def fit_rma(
             crit = np.full(nb, ndtri(1.0 - alpha / 2.0))
         else:
             s2w = (w * r**2).sum(axis=1) / (kf - 1.0)
+            # identical studies: metafor sets a round-off factor to exactly 0
+            s2w = np.where(s2w <= np.finfo(float).eps, 0.0, s2w)
             if test is CIMethod.HK_ADHOC:
                 s2w = np.maximum(s2w, 1.0)
             crit = stdtrit(np.maximum(df, 1), 1.0 - alpha / 2.0)

@@ -1,0 +1,99 @@
+"""Per-study intervals and standard errors against published and reference values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from metaview.estimate.effects import NoStandardError, outcome_effects
+from metaview.estimate.proportion_ci import proportion_ci
+from metaview.estimate.survival import se_from_interval
+from metaview.model import Outcome
+from tests.conftest import metafor_reference
+
+# Newcombe (1998), Stat Med 17:857, Table I (four decimals)
+NEWCOMBE = [
+    ((81, 263), {"wald": (0.2522, 0.3638), "wilson": (0.2553, 0.3662),
+                 "clopper-pearson": (0.2527, 0.3676)}),
+    ((15, 148), {"wald": (0.0527, 0.1500), "wilson": (0.0624, 0.1605),
+                 "clopper-pearson": (0.0578, 0.1617)}),
+    ((0, 20), {"wald": (0.0, 0.0), "wilson": (0.0, 0.1611), "clopper-pearson": (0.0, 0.1684)}),
+    ((1, 29), {"wald": (0.0, 0.1009), "wilson": (0.0061, 0.1718),
+               "clopper-pearson": (0.0009, 0.1776)}),  # Wald's "<0" is shown clipped at 0
+]
+
+
+@pytest.mark.parametrize("counts,expected", NEWCOMBE, ids=lambda c: str(c))
+def test_newcombe_table_one(counts: tuple[int, int], expected: dict) -> None:
+    for method, (lo, hi) in expected.items():
+        got = proportion_ci(*counts, method=method)
+        assert float(got[0]) == pytest.approx(lo, abs=5e-5), method
+        assert float(got[1]) == pytest.approx(hi, abs=5e-5), method
+
+
+STATSMODELS_NAME = {"wilson": "wilson", "clopper-pearson": "beta", "agresti-coull":
+                    "agresti_coull", "jeffreys": "jeffreys", "wald": "normal"}
+
+
+@pytest.mark.parametrize("method", sorted(STATSMODELS_NAME))
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+def test_matches_statsmodels(method: str, level: float) -> None:
+    sm = pytest.importorskip("statsmodels.stats.proportion")
+    x = np.array([0, 1, 3, 7, 10, 50, 99, 100])
+    n = np.array([10, 10, 11, 10, 10, 120, 100, 100])
+    lo, hi = proportion_ci(x, n, method=method, level=level)
+    elo, ehi = sm.proportion_confint(x, n, alpha=1 - level, method=STATSMODELS_NAME[method])
+    np.testing.assert_allclose(lo, elo, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hi, ehi, rtol=1e-9, atol=1e-12)
+
+
+def test_freireich_loglog_se_from_rounded_interval() -> None:
+    """public-oracles.md: 6-MP arm, S(12) = 0.7529 (0.5032-0.8894), SE of log(-log S) 0.4509."""
+    se = se_from_interval(0.7529, 0.5032, 0.8894, ci_method="log-log", scale="cloglog").se
+    assert se == pytest.approx(0.4509, abs=5e-4)
+    se = se_from_interval(0.4482, 0.1881, 0.6801, ci_method="log-log", scale="cloglog").se
+    assert se == pytest.approx(0.3742, abs=5e-4)
+
+
+@pytest.mark.parametrize("ref", metafor_reference()["survival"],
+                         ids=lambda r: f"{r['conf_type']}-{r['time']}")
+def test_se_from_survfit_interval(ref: dict) -> None:
+    """R survival ``survfit(conf.type=...)``: the SE behind the interval is recovered exactly."""
+    method = {"log-log": "log-log", "log": "log", "plain": "plain", "logit": "logit"}[
+        ref["conf_type"]]
+    s = ref["surv"]
+    lower, upper = ref["lower"], ref["upper"]
+    rec = se_from_interval(s, lower, upper, ci_method=method, scale="log")
+    # survfit's std.err is the SE of log S (Greenwood)
+    assert rec.se == pytest.approx(ref["std_err"], rel=1e-6)
+    if method == "log-log":
+        rec = se_from_interval(s, lower, upper, ci_method=method, scale="cloglog")
+        assert rec.se == pytest.approx(ref["se_loglog"], rel=1e-6)
+
+
+def test_truncated_bound_uses_other_half() -> None:
+    rec = se_from_interval(0.9, 0.7, 1.0, ci_method="plain", scale="raw")
+    assert rec.one_sided and rec.se == pytest.approx(0.2 / 1.959963984540054)
+
+
+def test_unknown_method_is_assumed_on_pooling_scale() -> None:
+    rec = se_from_interval(0.5, 0.4, 0.6, scale="logit")
+    assert rec.assumed
+    assert rec.se == pytest.approx((math.log(1.5) - math.log(0.4 / 0.6)) / (2 * 1.959963984540054))
+
+
+def test_outcome_forms() -> None:
+    counts = Outcome("OS", "s", 12, count=7, total=10)
+    approx = Outcome("OS", "s", 12, estimate=0.59, total=88)
+    reported = Outcome("OS", "s", 24, estimate=0.45, ci=(0.31, 0.66), ci_method="log")
+    bare = Outcome("OS", "s", 12, estimate=0.5)
+    a, b, c, d = outcome_effects([counts, approx, reported, bare])
+    assert not a.approximate and a.ci_source == "wilson"
+    assert a.yi == pytest.approx(math.log(7 / 3)) and a.vi == pytest.approx(1 / 7 + 1 / 3)
+    assert b.approximate and b.vi == pytest.approx(1 / (0.59 * 88) + 1 / (0.41 * 88))
+    assert c.ci_source == "reported" and (c.ci_low, c.ci_high) == (0.31, 0.66)
+    se_log = (math.log(0.66) - math.log(0.31)) / (2 * 1.959963984540054)
+    assert math.sqrt(c.vi) == pytest.approx(se_log / (1 - 0.45))
+    assert isinstance(d, NoStandardError)
