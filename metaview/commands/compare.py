@@ -1,15 +1,96 @@
-"""`metaview compare`: not implemented yet."""
+"""`metaview compare PATH... --index ID`: the index cohort against the pooled other studies."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from metaview import __version__
+from metaview.choices import OutputFormat, parse
+from metaview.commands._common import add_format, index_study, load, options_from_args, write_json
 from metaview.errors import UsageError
+from metaview.model import Comparison
+from metaview.render import format as fmt
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a study file or a folder of them (*.yaml, *.yml)")
+    p.add_argument("--index", metavar="ID",
+                   help="the cohort to compare (default: the study marked index: true)")
+    add_format(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this command is not available yet")
+    out_format = parse(OutputFormat, args.format, option="--format")
+    options = options_from_args(args)
+    studies = load(args.paths)
+    index_id = index_study(studies, args.index)
+    if index_id is None:
+        raise UsageError("no index study: give --index ID or mark one study 'index: true'")
+    from metaview.pool.analysis import compare
+
+    comparisons = compare(studies, index_id, options)
+    if out_format is OutputFormat.JSON:
+        write_json({"metaview_version": __version__, "index": index_id,
+                    "comparisons": [c.to_dict() for c in comparisons]})
+    elif out_format is OutputFormat.CSV:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        cols = ["endpoint", "time_months", "group", "index", "index_estimate", "index_ci_low",
+                "index_ci_high", "k_others", "pooled_estimate", "pooled_ci_low",
+                "pooled_ci_high", "pi_low", "pi_high", "scale", "difference", "diff_ci_low",
+                "diff_ci_high", "z", "pvalue", "inside_pi"]
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        for c in comparisons:
+            p = c.pooled
+            w.writerow([c.endpoint, _s(c.time_months), _s(p.group), c.index.id,
+                        *map(_s, (c.index.estimate, c.index.ci_low, c.index.ci_high)), p.k,
+                        *map(_s, (p.estimate, p.ci_low, p.ci_high, p.pi_low, p.pi_high)),
+                        c.scale, *map(_s, (c.difference, c.diff_ci_low, c.diff_ci_high, c.z,
+                                           c.pvalue)), _s(c.inside_pi)])
+        sys.stdout.write(buf.getvalue())
+    else:
+        sys.stdout.write("\n\n".join(describe(c) for c in comparisons) + "\n")
+    return 0
+
+
+def _s(v: object) -> str:
+    if v is None:
+        return ""
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def describe(c: Comparison) -> str:
+    """A short paragraph in plain words, then the numbers."""
+    p = c.pooled
+    when = "" if c.time_months is None else f" at {c.time_months:g} months"
+    level = f"{100 * c.level:g}%"
+    others = ", ".join(s.label for s in p.studies)
+    lines = [f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
+             f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"]
+    lines.append(f"  {c.index.label}: {fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)}"
+                 f"   pooled others: {fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)}")
+    if p.pi_low is not None:
+        inside = "inside" if c.inside_pi else "outside"
+        lines.append(f"  prediction interval of the others: {fmt.percent(p.pi_low)} to "
+                     f"{fmt.percent(p.pi_high)}; {c.index.label} lies {inside} it")
+    lines.append(f"  difference on the {c.scale} scale: {c.difference:+.3f} "
+                 f"({level} CI {c.diff_ci_low:+.3f} to {c.diff_ci_high:+.3f}), "
+                 f"z = {c.z:.2f}, {fmt.pvalue(c.pvalue)}")
+    if c.scale == "logit":
+        import math
+
+        lines.append(f"  as an odds ratio: {math.exp(c.difference):.2f} "
+                     f"({math.exp(c.diff_ci_low):.2f} to {math.exp(c.diff_ci_high):.2f})")
+    verdict = ("no evidence of a difference" if c.pvalue >= 0.05 else
+               "evidence of a difference")
+    lines.append(f"  In words: {verdict} between {c.index.label} and the pooled literature "
+                 f"({fmt.pvalue(c.pvalue)}); with {p.k} other "
+                 f"{'study' if p.k == 1 else 'studies'} this comparison has little power.")
+    for w in c.warnings:
+        lines.append(f"  Note: {w}")
+    return "\n".join(lines)

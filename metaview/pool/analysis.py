@@ -219,8 +219,8 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
     groups: list[str | None] = []
     if options.group_by is not None:
         seen = dict.fromkeys(_group_of(s, options.group_by) for s in studies)
-        groups = [g for g in seen]
-        groups.sort(key=lambda g: (g is None, str(g)))
+        index_groups = {_group_of(s, options.group_by) for s in studies if s.index}
+        groups = sorted(seen, key=lambda g: (g not in index_groups, str(g)))
     blocks: list[tuple[str | None, list[int]]] = []
     if len(groups) > 1 or options.group_by is None:
         pass

@@ -1,0 +1,54 @@
+"""Pieces shared by the analysis commands: options from arguments, loading, the index study."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from metaview.errors import UsageError
+from metaview.model import Study
+from metaview.pool.analysis import AnalysisOptions
+
+
+def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOptions:
+    """AnalysisOptions from the shared analysis options of the command line."""
+    values: dict[str, Any] = dict(
+        endpoints=args.endpoint, time_months=args.time, model=args.model,
+        tau2_method=args.tau2, ci_method=args.ci, scale=args.scale, study_ci=args.study_ci,
+        level=args.level, group_by=None if args.no_group else (args.group_by or "arm"),
+        exclude=tuple(args.exclude or ()), leave_one_out=args.leave_one_out,
+    )
+    values.update(overrides)
+    return AnalysisOptions.create(**values)
+
+
+def load(paths: Sequence[str]) -> list[Study]:
+    from metaview.io import load_studies
+
+    if not paths:
+        raise UsageError("give a study file or a folder of them, e.g. studies/")
+    return load_studies(paths)
+
+
+def index_study(studies: Sequence[Study], explicit: str | None) -> str | None:
+    """The index study's id: ``--index`` if given (checked), else the one marked ``index: true``."""
+    if explicit:
+        if explicit not in {s.id for s in studies}:
+            raise UsageError(f"--index {explicit}: no study has this id "
+                             f"(ids: {', '.join(sorted(s.id for s in studies))})")
+        return explicit
+    marked = [s.id for s in studies if s.index]
+    return marked[0] if marked else None
+
+
+def write_json(payload: Any) -> None:
+    """The whole document at once, so an error never leaves partial JSON on stdout."""
+    text = json.dumps(payload, indent=2, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default="table", metavar="FORMAT",
+                   help="table, json or csv (default: table)")
