@@ -114,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from metaview.errors import MetaviewError, StudyFileError
 
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
