@@ -140,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a defect: still one line, the traceback on request
+        if getattr(args, "traceback", False):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); please report it with "
+              "the output of --traceback", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
