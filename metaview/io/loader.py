@@ -387,8 +387,9 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
 
 
 def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
-    loader = _PlainComposer(text)
+    loader: _PlainComposer | None = None
     try:
+        loader = _PlainComposer(text)  # the reader checks every character here
         root = loader.get_single_node()
     except _StructureError as exc:
         return None, [Problem(display, exc.line, exc.message)]
@@ -397,7 +398,8 @@ def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
     except RecursionError:
         return None, [Problem(display, 1, "nesting too deep (check the indentation)")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     problems: list[Problem] = []
     for line, tag in loader.tags:
         shown = tag.replace("tag:yaml.org,2002:", "!!")
@@ -410,7 +412,7 @@ def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
             problems.append(Problem(display, line, f"{what}{name}: anchors and aliases are not "
                                     f"allowed (write each value out in full{more})"))
     if problems:
-        return None, problems
+        return None, sorted(problems, key=lambda p: p.line or 0)
     return root, []
 
 
@@ -619,8 +621,8 @@ class _Checker:
         if spec.pattern is not None and not _matches(spec.pattern, value):
             suggestion = _token_suggestion(spec.name, value) if spec.name in (
                 "id", "endpoint") else None
-            fix = f"write {suggestion}" if suggestion else (spec.pattern_hint or
-                                                            f"must match {spec.pattern}")
+            fix = (f"write {spec.name}: {suggestion}" if suggestion
+                   else spec.pattern_hint or f"must match {spec.pattern}")
             if suggestion and spec.pattern_hint:
                 fix = f"{fix}; {spec.pattern_hint}"
             self.add(line, key, f"{_show(value)} is not valid", fix)
@@ -667,7 +669,7 @@ class _Checker:
                          f"write the whole number {int(value)}")
             else:
                 self.add(line, key, f"{s.text} is not a whole number",
-                         f"{spec.name} counts patients: write an integer")
+                         "write a whole number")
             return _BAD
         return self._range(spec, value, s.text, line, key)
 
@@ -808,8 +810,7 @@ class _Checker:
         if low is None or high is None:
             return None
         if low[1] != high[1]:
-            self.add(line, key, f"mixes a {low[1]} and a {high[1]}" if low[1] == "fraction"
-                     else "mixes a percent string and a fraction",
+            self.add(line, key, "mixes a fraction and a percent string",
                      "write both as fractions or both as percent strings")
             return None
         if low[0] > high[0]:
@@ -898,7 +899,7 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
         if name not in items:
             if spec.required:
                 example = f", e.g. {name}: {spec.example}" if spec.example else ""
-                ck.add(root_line, name, "missing", f"add {spec.description}{example}")
+                ck.add(root_line, name, "missing", f"add it: {spec.description}{example}")
             continue
         node = items[name][1]
         if spec.kind == "characteristics":
@@ -1102,7 +1103,8 @@ def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
     for name, spec in _OUTCOME_SPECS.items():
         if name not in items:
             if spec.required:
-                ck.add(line, f"{path}.{name}", "missing", f"add {spec.description}")
+                example = f", e.g. {name}: {spec.example}" if spec.example else ""
+                ck.add(line, f"{path}.{name}", "missing", f"add it: {spec.description}{example}")
             continue
         value_node = items[name][1]
         if spec.kind == "proportion":
@@ -1118,11 +1120,10 @@ def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
     has_count, has_estimate = "count" in items, "estimate" in items
     if has_count and has_estimate:
         ck.add(at("estimate"), f"{path}.estimate", "given together with count",
-               "give one data form: count and total, or estimate (total may stay with "
-               "estimate); remove one")
+               "keep one data form: count and total, or estimate with an optional total")
     elif not has_count and not has_estimate:
         ck.add(line, path, "has no data: neither count nor estimate",
-               'give count and total, or estimate (e.g. "59%")')
+               'give count and total, or estimate, e.g. estimate: "59%"')
     if has_count and "total" not in items:
         ck.add(at("count"), f"{path}.total", "missing", "count needs total: the proportion "
                "is count/total")

@@ -109,8 +109,8 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
               "phase 2 trial, registry", pattern=NONBLANK_PATTERN),
     FieldSpec("country", "string", "country or countries of the cohort", pattern=NONBLANK_PATTERN),
     FieldSpec("arm", "string",
-              "population/treatment this cohort represents; the default grouping, e.g. "
-              "allo-HSCT after CAR-T failure", required=True, pattern=NONBLANK_PATTERN,
+              "population/treatment this cohort represents; the default grouping",
+              required=True, pattern=NONBLANK_PATTERN,
               example="allo-HSCT after CAR-T failure"),
     FieldSpec("index", "boolean",
               "true marks the cohort compared against the literature (at most one per analysis)"),
