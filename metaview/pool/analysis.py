@@ -235,14 +235,13 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
     ]
     overall = fitted[-1]
     group_results = fitted[:-1]
-    if group_results:
-        test = _subgroup_test(group_results)
-        warn = list(overall.warnings)
-        arms = sorted({r.study.arm for r in plan.rows})
-        if len(arms) > 1 and options.group_by == "arm":
-            warn.append("the overall result pools different arms (" + "; ".join(arms)
-                        + "): read the per-arm results")
-        overall = replace(overall, subgroup_test=test, warnings=tuple(warn))
+    warn = list(overall.warnings)
+    arms = sorted({r.study.arm for r in plan.rows})
+    if len(arms) > 1:
+        warn.append("this result pools different arms (" + "; ".join(arms) + ")"
+                    + (": read the per-arm results" if options.group_by == "arm" else ""))
+    overall = replace(overall, warnings=tuple(warn),
+                      subgroup_test=_subgroup_test(group_results) if group_results else None)
     return group_results + [overall]
 
 
