@@ -10,8 +10,9 @@ as in metafor.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -249,7 +250,7 @@ class PooledResult:
                 out[f.name] = value
         return _clean(out)
 
-    def to_frame(self) -> "pd.DataFrame":
+    def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per study, then the pooled row (what a forest plot draws)."""
         import pandas as pd
 

@@ -6,7 +6,8 @@ import argparse
 import csv
 import io
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from metaview import __version__
 from metaview.choices import OutputFormat, parse

@@ -137,5 +137,5 @@ def _reported_effect(o: Outcome, scale: Scale, level: float) -> OutcomeEffect:
     )
 
 
-def _point(p: float, scale: Scale, size: int | float | None) -> float:
+def _point(p: float, scale: Scale, size: float | None) -> float:
     return float(transforms.transform(p, scale, n=size))

@@ -8,4 +8,4 @@ Importing this package loads neither matplotlib nor pandas.
 from metaview.pool.rma import RmaFit, fit_rma
 from metaview.pool.tau2 import estimate_tau2, q_profile
 
-__all__ = ["RmaFit", "fit_rma", "estimate_tau2", "q_profile"]
+__all__ = ["RmaFit", "estimate_tau2", "fit_rma", "q_profile"]

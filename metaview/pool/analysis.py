@@ -8,8 +8,8 @@ batched :func:`~metaview.pool.rma.fit_rma` call.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class AnalysisOptions:
         group_by: str | None = "arm",
         exclude: Sequence[str] = (),
         leave_one_out: bool = False,
-    ) -> "AnalysisOptions":
+    ) -> AnalysisOptions:
         """Options from plain strings, checked; a bad value or combination is a UsageError."""
         m = parse(Model, model, option="--model")
         sc = parse(Scale, scale, option="--scale")
@@ -221,15 +221,11 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
         seen = dict.fromkeys(_group_of(s, options.group_by) for s in studies)
         index_groups = {_group_of(s, options.group_by) for s in studies if s.index}
         groups = sorted(seen, key=lambda g: (g not in index_groups, str(g)))
+    # one block per group, then the overall one; a single group is the overall analysis
     blocks: list[tuple[str | None, list[int]]] = []
-    if len(groups) > 1 or options.group_by is None:
-        pass
-    for g in groups:
-        blocks.append((g, [i for i, r in enumerate(plan.rows) if r.group == g]))
-    if len(groups) != 1:
-        blocks.append((None, list(range(len(plan.rows)))))
-    else:  # a single group is the overall analysis
-        blocks = [(None, list(range(len(plan.rows))))]
+    if len(groups) > 1:
+        blocks = [(g, [i for i, r in enumerate(plan.rows) if r.group == g]) for g in groups]
+    blocks.append((None, list(range(len(plan.rows)))))
     fitted = [
         _fit_block(plan, g, members, options, studies) for g, members in blocks
     ]
@@ -248,7 +244,6 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
 def _fit_block(plan: _Plan, group: str | None, members: list[int],
                options: AnalysisOptions, studies: Sequence[Study]) -> PooledResult:
     rows = [plan.rows[i] for i in members]
-    in_group = {id(r.study) for r in rows}
     excluded = tuple(
         ExcludedStudy(s.id, s.label, reason,
                       tuple(o.describe() for o in s.outcomes if o.endpoint == plan.endpoint),
@@ -256,7 +251,6 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         for s, reason in plan.excluded
         if group is None or _group_of(s, options.group_by) == group
     )
-    del in_group
     warnings = list(plan.warnings)
     warnings.extend(_data_warnings(rows, options))
     base = dict(
