@@ -82,7 +82,7 @@ class CoverageStudy:
 
     replicates: int
     seed: int | None
-    n: tuple[float, ...]  # study sizes used in every replicate
+    n: tuple[int, ...]  # study sizes used in every replicate
     theta: float  # true pooled value, pooling scale
     tau2: float  # true between-study variance, pooling scale
     true_estimate: float  # theta back-transformed to a proportion
@@ -210,6 +210,8 @@ def coverage_study(
     x, clipped = simulate_counts(sizes, theta=theta, tau2=tau2, scale=scale,
                                  replicates=replicates, rng=rng)
     es = transforms.effect_sizes(x, sizes[None, :].astype(float), scale)
+    yi = es.yi
+    vi = np.broadcast_to(es.vi, yi.shape)  # arcsine and PFT variances depend on n only
     n_h = float(len(sizes) / np.sum(1.0 / sizes)) if scale is Scale.PFT else None
 
     n_glmm = min(replicates, glmm_replicates) if with_glmm else 0
@@ -223,7 +225,7 @@ def coverage_study(
         width = np.full(replicates, np.nan)
         for start in range(0, replicates, chunk):
             sl = slice(start, min(start + chunk, replicates))
-            c, o, w = _iv_chunk(es.yi[sl], es.vi[sl], theta, scale, tau2_method, m, level, n_h)
+            c, o, w = _iv_chunk(yi[sl], vi[sl], theta, scale, tau2_method, m, level, n_h)
             covered[sl], ok[sl], width[sl] = c, o, w
             done += 1
             if progress is not None:
@@ -241,7 +243,7 @@ def coverage_study(
                      "(one fit at a time); its Monte Carlo SE is correspondingly larger")
     true_est = float(transforms.back_transform(theta, scale, n_harmonic=n_h))
     return CoverageStudy(
-        replicates=replicates, seed=seed, n=tuple(float(s) for s in sizes), theta=float(theta),
+        replicates=replicates, seed=seed, n=tuple(int(s) for s in sizes), theta=float(theta),
         tau2=float(tau2), true_estimate=true_est, scale=scale.value,
         tau2_method=None if tau2_method is None else parse(Tau2Method, tau2_method,
                                                             option="--tau2").value,
