@@ -27,10 +27,11 @@ import math
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -145,7 +146,7 @@ OUTCOME_COLUMNS = (
 )
 
 
-def outcomes_frame(studies: Iterable[Study]) -> "pd.DataFrame":
+def outcomes_frame(studies: Iterable[Study]) -> pd.DataFrame:
     """Tidy table of outcomes: one row per outcome of each study.
 
     Columns: the study's ``id``, ``label``, ``arm``, ``is_index``, ``year``, ``patients``;
@@ -307,8 +308,7 @@ def _read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
         byte = data[exc.start]
         return None, [Problem(display, line, f"not valid UTF-8: byte 0x{byte:02X} at offset "
                               f"{exc.start} (save the file as UTF-8)")]
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     return text, []
 
 
@@ -533,6 +533,14 @@ class _Checker:
                          "write key: value")
                 continue
             key = str(key_node.value)
+            kind = _scalar(key_node).kind
+            if kind != "str":
+                what = {"bool": "a boolean", "null": "empty", "date": "a date"}.get(
+                    kind, "a number")
+                self.add(_line(key_node), f"{where}{key}",
+                         f"this key is read by YAML as {what}",
+                         f'quote it ("{key}": ...) or use a word')
+                continue
             if key in out:
                 first = _line(out[key][0])
                 self.add(_line(key_node), f"{where}{key}",

@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
-from metaview.io import find_study_files, load_studies, study_schema
 from metaview.errors import StudyFileError
+from metaview.io import find_study_files, load_studies, study_schema
 
 BROKEN = Path(__file__).resolve().parent / "broken"
 
