@@ -1,15 +1,79 @@
-"""`metaview forest`: not implemented yet."""
+"""`metaview forest PATH... -o FILE`: forest plot (.png, .svg or .pdf, from the extension)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from metaview.errors import UsageError
+from metaview.errors import AnalysisError, UsageError
+
+#: Endpoints drawn when no --endpoint is given (when at least one study reports one of them).
+DEFAULT_ENDPOINTS = ("OS", "PFS")
+#: Landmark when no --time is given.
+DEFAULT_TIME = 12.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="study files or folders of them")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="figure file; format from the extension: .png (300 dpi), .svg, .pdf")
+    p.add_argument("--index", metavar="ID",
+                   help="the cohort compared with the literature (default: the study marked "
+                        "'index: true', if any)")
+    p.add_argument("--title", help="title printed above the figure")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.epilog = ("Without --endpoint, OS and PFS are drawn (every endpoint found when no study "
+                "reports either); without --time, the landmark is 12 months.")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("this command is not available yet")
+    from metaview.io import load_studies
+    from metaview.pool.analysis import AnalysisOptions, analyse, compare
+    from metaview.render.forest import FORMATS, forest_plot, save_figure
+
+    output = Path(args.output)
+    if output.suffix.lower() not in FORMATS:
+        raise UsageError(f"-o {output}: unknown format '{output.suffix or '(none)'}'; "
+                         f"use one of {', '.join(FORMATS)}")
+    if output.exists() and not args.force:
+        raise UsageError(f"-o {output}: the file exists; use --force to overwrite it")
+
+    studies = sorted(load_studies(args.paths), key=lambda s: (s.year, s.label.lower(), s.id))
+    if not studies:
+        raise UsageError(f"no study files found in {', '.join(args.paths)}")
+    endpoints = args.endpoint or _default_endpoints(studies)
+    options = AnalysisOptions.create(
+        endpoints=endpoints,
+        time_months=args.time if args.time is not None else DEFAULT_TIME,
+        model=args.model, tau2_method=args.tau2, ci_method=args.ci, scale=args.scale,
+        study_ci=args.study_ci, level=args.level,
+        group_by=None if args.no_group else (args.group_by or "arm"),
+        exclude=args.exclude, leave_one_out=False,
+    )
+    results = analyse(studies, options)
+    index_id = args.index or _marked_index(studies)
+    comparisons = []
+    if index_id is not None:
+        try:
+            comparisons = compare(studies, index_id, options)
+        except AnalysisError as exc:
+            print(f"warning: no index comparison drawn: {exc}", file=sys.stderr)
+    fig = forest_plot(results, comparisons=comparisons, studies=studies, title=args.title)
+    written = save_figure(fig, output, overwrite=args.force)
+    print(f"wrote {written}")
+    return 0
+
+
+def _default_endpoints(studies: list) -> list[str] | None:  # type: ignore[type-arg]
+    found = {o.endpoint for s in studies for o in s.outcomes}
+    wanted = [e for e in DEFAULT_ENDPOINTS if e in found]
+    return list(DEFAULT_ENDPOINTS) if wanted else None
+
+
+def _marked_index(studies: list) -> str | None:  # type: ignore[type-arg]
+    marked = [s.id for s in studies if s.index]
+    if len(marked) > 1:
+        raise UsageError(f"several studies are marked 'index: true' ({', '.join(marked)}); "
+                         "choose one with --index")
+    return marked[0] if marked else None

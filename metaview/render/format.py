@@ -90,3 +90,63 @@ def summary_text(r: "PooledResult") -> str:
         lines.append(f"  {het}")
     lines.append(f"  {method_line(r)}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- forest plot text
+
+ENDPOINT_NAMES = {
+    "OS": "Overall survival",
+    "PFS": "Progression-free survival",
+    "EFS": "Event-free survival",
+    "RFS": "Relapse-free survival",
+    "GRFS": "GVHD-free, relapse-free survival",
+    "NRM": "Non-relapse mortality",
+    "RELAPSE": "Relapse",
+    "ORR": "Overall response",
+    "CR": "Complete response",
+    "ALLO_HSCT": "Allo-HSCT",
+}
+
+
+def endpoint_name(endpoint: str) -> str:
+    """``OS`` -> ``Overall survival``; an unknown token is returned as is."""
+    return ENDPOINT_NAMES.get(endpoint, endpoint)
+
+
+def endpoint_at(endpoint: str, time_months: float | None) -> str:
+    """``Overall survival at 12 months`` (the name alone without a landmark)."""
+    name = endpoint_name(endpoint)
+    return name if time_months is None else f"{name} at {time_months:g} months"
+
+
+def percent_bracket(est: float | None, low: float | None, high: float | None,
+                    digits: int = 0) -> str:
+    """``59% [48–69]``, the forest plot style of :func:`percent_ci`; None -> ``NR``."""
+    if est is None or not math.isfinite(est):
+        return "NR"
+    if low is None or high is None:
+        return percent(est, digits)
+    return f"{percent(est, digits)} [{_pnum(low, digits)}\u2013{_pnum(high, digits)}]"
+
+
+def interval_percent(low: float | None, high: float | None, digits: int = 0) -> str:
+    """``39–75%``; empty when either end is missing."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    return f"{_pnum(low, digits)}\u2013{_pnum(high, digits)}%"
+
+
+def weight_percent(w: float | None) -> str:
+    """``6.8%`` (one decimal, as meta::forest); None -> empty."""
+    if w is None or not math.isfinite(w):
+        return ""
+    return f"{w:.1f}%"
+
+
+def as_reported(count: int | None, total: int | None, estimate: float | None) -> str:
+    """``7/10`` for counts, else ``59%`` (three significant digits, as the study file)."""
+    if count is not None and total is not None:
+        return f"{count}/{total}"
+    if estimate is None or not math.isfinite(estimate):
+        return "NR"
+    return f"{100 * estimate:.3g}%"

@@ -1,0 +1,1222 @@
+"""Forest plots of pooled proportions: one panel per endpoint and landmark, shared study rows.
+
+The renderer draws what the results say and computes no statistic: squares are the studies'
+estimates and intervals from :class:`~metaview.model.StudyEstimate`, diamonds and prediction
+bars are the :class:`~metaview.model.PooledResult` fields, and the index comparison is the
+:class:`~metaview.model.Comparison` from :func:`metaview.pool.analysis.compare`.
+
+The layout follows R's ``meta::forest``: study label and size on the left; per panel the
+value as reported, the plot, ``estimate [CI]`` and the weight; per group a header, the
+pooled diamond with its prediction interval as a bar behind it, and a heterogeneity line.
+
+matplotlib is imported inside the functions only, and no global state is touched: every
+style setting is explicit or lives in a ``matplotlib.rc_context``.
+
+>>> from metaview.render.forest import forest_plot, save_figure   # doctest: +SKIP
+>>> fig = forest_plot(results, comparisons=comparisons, studies=studies)  # doctest: +SKIP
+>>> save_figure(fig, "forest.svg")                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from metaview.errors import OutputError, UsageError
+from metaview.render import format as fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    from metaview.model import Comparison, ExcludedStudy, PooledResult, Study, StudyEstimate
+
+#: Output formats of :func:`save_figure`, by file name extension.
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+#: Resolution of PNG output (print).
+PNG_DPI = 300
+#: The one font: ships with matplotlib, so the output is the same on every machine.
+FONT_FAMILY = "DejaVu Sans"
+
+# Marks after a cell, explained in the footnotes.
+MARK_APPROXIMATE = "\u2020"  # dagger
+MARK_DERIVED = "\u2021"  # double dagger
+MARK_ORIGIN = "\u00a7"  # section sign
+
+# Sizes: points for fonts, inches for the layout.
+FONT_SIZE = 7.0
+NOTE_SIZE = 6.5
+PANEL_TITLE_SIZE = 8.0
+TITLE_SIZE = 9.5
+LINE_SPACING = 1.2
+ROW = 0.18  # height of a one-line row
+MARGIN = 0.12
+COL_GAP = 0.09
+PANEL_GAP = 0.28
+PLOT_WIDTH = 1.5
+LABEL_MIN_WIDTH = 1.0
+LABEL_MAX_WIDTH = 2.2
+LABEL_MAX_LINES = 4
+MARK_PAD = 0.01  # between a cell and its marks
+NOTE_MAX_LINES = 4
+SQUARE_MAX_SIDE = 0.62  # of a row, for the largest weight in a panel
+DIAMOND_HEIGHT = 0.62  # of a row
+PI_BAR_HEIGHT = 0.2  # of a row
+AXIS_HEIGHT = 0.42  # tick labels and axis label under the panels
+
+INK = "#1a1a1a"
+GREY = "#8a8a8a"
+RULE = "#4d4d4d"
+STUDY_COLOUR = "#4d4d4d"
+INDEX_COLOUR = "#b2182b"
+POOLED_COLOUR = "#1f3b73"
+PI_COLOUR = "#8fa8d6"
+REFERENCE_COLOUR = "#b0b0b0"
+
+_SUMMARY_LABELS = {
+    "pooled": "Pooled",
+    "literature": "Literature (without index)",
+    "all": "All, with index",
+}
+
+_CI_SOURCE_NAMES = {
+    "wilson": "Wilson score",
+    "clopper-pearson": "Clopper-Pearson",
+    "agresti-coull": "Agresti-Coull",
+    "jeffreys": "Jeffreys",
+    "wald": "Wald",
+}
+
+
+# =========================================================================== what to draw
+# Plain data, no matplotlib: the panels, the rows they share, and each cell's text.
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """One endpoint at one landmark: its results by group, and the index comparison."""
+
+    endpoint: str
+    time: float | None
+    by_group: Mapping[str | None, "PooledResult"]
+    overall: "PooledResult | None"
+    comparisons: Mapping[str | None, "Comparison"]
+
+    @property
+    def first(self) -> "PooledResult":
+        return next(iter(self.by_group.values()))
+
+    @property
+    def level(self) -> float:
+        return self.first.level
+
+    def estimate(self, group: str | None, sid: str) -> "StudyEstimate | None":
+        r = self.by_group.get(group)
+        return None if r is None else next((s for s in r.studies if s.id == sid), None)
+
+    def excluded(self, group: str | None, sid: str) -> "ExcludedStudy | None":
+        r = self.by_group.get(group)
+        return None if r is None else next((e for e in r.excluded if e.id == sid), None)
+
+    @property
+    def nobody_reports(self) -> bool:
+        return all(r.k == 0 for r in self.by_group.values())
+
+    def when(self) -> str:
+        return "" if self.time is None else f" at {self.time:g} mo"
+
+
+@dataclass
+class _Row:
+    """One row of the figure, shared by every panel."""
+
+    kind: str  # "group", "study", "summary", "notes", "subgroup", "gap"
+    group: str | None = None
+    key: str = ""  # study id, or "pooled" / "literature" / "all" for a summary row
+    label: str = ""
+    lines: int = 1
+    top: float = 0.0  # inches from the top of the figure
+    height: float = ROW
+
+    @property
+    def centre(self) -> float:
+        return self.top + self.height / 2
+
+
+@dataclass
+class _Cell:
+    """What one panel shows in one study row."""
+
+    reported: str = ""
+    reported_marks: str = ""
+    estimate: str = ""
+    estimate_marks: str = ""
+    weight: str = ""
+    note: str = ""  # text across the plot for a study that is not in the analysis
+    study: "StudyEstimate | None" = None
+    grey: bool = False
+
+
+def _panels(results: Sequence["PooledResult"], comparisons: Sequence["Comparison"]) -> list[_Panel]:
+    """Results by (endpoint, landmark), in the order given; the overall result set apart
+    when there are groups (it pools different groups, so it is not drawn as a diamond)."""
+    keyed: dict[tuple[str, float | None], list[PooledResult]] = {}
+    for r in results:
+        keyed.setdefault((r.endpoint, r.time_months), []).append(r)
+    panels = []
+    for (endpoint, time), rs in keyed.items():
+        groups = [r for r in rs if r.group is not None]
+        overall = next((r for r in rs if r.group is None), None)
+        if groups:
+            by_group: dict[str | None, PooledResult] = {r.group: r for r in groups}
+        else:
+            by_group = {None: rs[-1]}
+            overall = None
+        comps = {c.pooled.group if groups else None: c for c in comparisons
+                 if c.endpoint == endpoint and _same_time(c.time_months, time)}
+        panels.append(_Panel(endpoint, time, by_group, overall, comps))
+    return panels
+
+
+def _same_time(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+
+
+def _index_id(panels: Sequence[_Panel], studies: Sequence["Study"]) -> str | None:
+    for p in panels:
+        for c in p.comparisons.values():
+            return c.index.id
+    for p in panels:
+        for r in p.by_group.values():
+            for s in r.studies:
+                if s.is_index:
+                    return s.id
+    return next((s.id for s in studies if s.index), None)
+
+
+def _rows(panels: Sequence[_Panel], studies: Sequence["Study"], index_id: str | None) -> list[_Row]:
+    """Group headers, study rows (the union over panels), summary and note rows."""
+    members: dict[str | None, dict[str, str]] = {}  # group -> id -> label
+    for p in panels:
+        for g, r in p.by_group.items():
+            ids = members.setdefault(g, {})
+            for s in r.studies:
+                ids.setdefault(s.id, s.label)
+            for e in r.excluded:
+                ids.setdefault(e.id, e.label)
+    order = {s.id: i for i, s in enumerate(studies)}
+    index_group = next((g for g, ids in members.items() if index_id in ids), "\0none")
+    groups = sorted(members, key=lambda g: g != index_group)  # stable: index group first
+    has_subgroup_test = any(p.overall is not None and p.overall.subgroup_test is not None
+                            for p in panels)
+    rows: list[_Row] = []
+    for n, g in enumerate(groups):
+        if n:
+            rows.append(_Row("gap", g, height=ROW / 2))
+        if g is not None:
+            rows.append(_Row("group", g, label=g))
+        in_group = sorted(members[g], key=lambda i: (i == index_id, order.get(i, len(order))))
+        rows.extend(_Row("study", g, key=i, label=members[g][i]) for i in in_group)
+        kinds = ["literature", "all"] if g == index_group else ["pooled"]
+        rows.extend(_Row("summary", g, key=k, label=_SUMMARY_LABELS[k]) for k in kinds)
+        rows.append(_Row("notes", g))
+    if has_subgroup_test:
+        rows.append(_Row("subgroup", None))
+    return rows
+
+
+def _reference_origin(panel: _Panel, group: str | None, index_id: str | None) -> str | None:
+    """The time origin the rest of a group is compared with: the index study's, else the
+    most frequent one (first seen on a tie)."""
+    r = panel.by_group.get(group)
+    if r is None:
+        return None
+    origins = [s.time_origin for s in r.studies if s.time_origin]
+    index = next((s for s in r.studies if s.id == index_id and s.time_origin), None)
+    if index is not None:
+        return index.time_origin
+    if not origins:
+        return None
+    return max(dict.fromkeys(origins), key=origins.count)
+
+
+def _study_cell(panel: _Panel, group: str | None, sid: str, ref_origin: str | None) -> _Cell:
+    s = panel.estimate(group, sid)
+    if s is not None:
+        marks = ""
+        if s.derived:
+            marks += MARK_DERIVED
+        if s.time_origin and ref_origin and s.time_origin != ref_origin:
+            marks += MARK_ORIGIN
+        return _Cell(
+            reported=fmt.as_reported(s.count, s.total, s.estimate), reported_marks=marks,
+            estimate=fmt.percent_bracket(s.estimate, s.ci_low, s.ci_high),
+            estimate_marks=MARK_APPROXIMATE if s.approximate else "",
+            weight=fmt.weight_percent(s.weight), study=s,
+        )
+    e = panel.excluded(group, sid)
+    if e is None:  # not in this panel's analyses at all
+        return _Cell(grey=True)
+    return _Cell(reported=_excluded_value(e), note=_excluded_note(panel, e), grey=True)
+
+
+def _not_reported(e: "ExcludedStudy") -> bool:
+    return " not reported" in e.reason
+
+
+def _excluded_value(e: "ExcludedStudy") -> str:
+    return "NR" if _not_reported(e) else "\u2013"
+
+
+def _excluded_note(panel: _Panel, e: "ExcludedStudy") -> str:
+    if _not_reported(e):
+        if not e.reported:
+            return f"{panel.endpoint} not reported"
+        return f"not reported{panel.when()} (" + ", ".join(e.reported) + ")"
+    if e.reason.startswith("excluded with"):
+        return "left out of this analysis (--exclude)"
+    detail = e.reason.split(" but ", 1)[1] if " but " in e.reason else e.reason
+    return f"not pooled: {detail}"
+
+
+@dataclass(frozen=True)
+class _Summary:
+    result: "PooledResult | None"
+    reported: str  # "k = 3"
+    estimate: str
+    note: str  # when there is nothing to draw
+
+
+def _summary(panel: _Panel, group: str | None, kind: str, index_id: str | None) -> _Summary:
+    r = _summary_result(panel, group, kind, index_id)
+    if r is None or r.k == 0 or r.estimate is None:
+        k = 0 if r is None else r.k
+        if kind == "all" and r is None:
+            note = f"index not reported{panel.when()}"
+        else:
+            note = f"no study reports {panel.endpoint}{panel.when()}"
+        return _Summary(None, f"k = {k}", "", note)
+    return _Summary(r, f"k = {r.k}", fmt.percent_bracket(r.estimate, r.ci_low, r.ci_high), "")
+
+
+def _summary_result(panel: _Panel, group: str | None, kind: str,
+                    index_id: str | None) -> "PooledResult | None":
+    r = panel.by_group.get(group)
+    if kind == "pooled":
+        return r
+    comparison = panel.comparisons.get(group)
+    index_in = r is not None and any(s.id == index_id for s in r.studies)
+    if kind == "literature":
+        if comparison is not None:
+            return comparison.pooled
+        return None if index_in else r
+    return r if index_in else None  # "all"
+
+
+def _group_notes(panel: _Panel, group: str | None, index_group: bool,
+                 index_id: str | None) -> list[str]:
+    """The footnote lines under one group of one panel: heterogeneity, prediction interval,
+    and for the index group the comparison's p-value."""
+    r = panel.by_group.get(group)
+    if r is None:
+        return []
+    if not index_group:
+        return _result_notes(r, "")
+    lines: list[str] = []
+    comparison = panel.comparisons.get(group)
+    literature = _summary_result(panel, group, "literature", index_id)
+    if literature is not None and literature.k:
+        lines += _result_notes(literature, "Literature: ")
+    everyone = _summary_result(panel, group, "all", index_id)
+    if everyone is not None and everyone.k:
+        lines += _result_notes(everyone, "All: ")
+    if comparison is not None:
+        text = f"Index vs literature: {fmt.pvalue(comparison.pvalue)}"
+        if comparison.inside_pi is not None:
+            text += ("; index inside" if comparison.inside_pi else "; index outside")
+            text += " the literature's PI"
+        lines.append(text)
+    return lines
+
+
+def _result_notes(r: "PooledResult", prefix: str) -> list[str]:
+    if r.k == 0:
+        return []
+    if r.k == 1:
+        return [f"{prefix}one study: its own estimate, nothing pooled"]
+    parts = []
+    pi = fmt.interval_percent(r.pi_low, r.pi_high)
+    if pi:
+        parts.append(f"PI {pi}")
+    het = fmt.heterogeneity(r)
+    if het:
+        parts.append(het)
+    return [prefix + "; ".join(parts)]
+
+
+def _subgroup_note(panel: _Panel) -> str:
+    t = None if panel.overall is None else panel.overall.subgroup_test
+    if t is None:
+        return ""
+    return (f"Test for subgroup differences: Q = {t.q_between:.2f}, df = {t.df}, "
+            f"{fmt.pvalue(t.pvalue)}")
+
+
+def _patients(studies: Sequence["Study"], panels: Sequence[_Panel]) -> dict[str, str]:
+    """The n column: patients in the study file, else the largest total in the results."""
+    n = {s.id: str(s.patients) for s in studies}
+    for p in panels:
+        for r in p.by_group.values():
+            for s in r.studies:
+                if s.id not in n and s.total is not None:
+                    n[s.id] = str(s.total)
+    return n
+
+
+def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | None,
+               drew_arrows: bool) -> list[str]:
+    """The lines under the figure: what each mark means, NR, study intervals, the method."""
+    approximate = False
+    derived: dict[str, list[str]] = {}
+    origins: dict[tuple[str, str], list[str]] = {}
+    sources: list[str] = []
+    corrected: dict[str, list[str]] = {}
+    not_reported = False
+    for p in panels:
+        for row in rows:
+            if row.kind != "study":
+                continue
+            ref = _reference_origin(p, row.group, index_id)
+            cell = _study_cell(p, row.group, row.key, ref)
+            s = cell.study
+            if s is None:
+                not_reported |= cell.reported == "NR"
+                continue
+            approximate |= s.approximate
+            if s.derived:
+                derived.setdefault(s.label, []).append(p.endpoint)
+            if MARK_ORIGIN in cell.reported_marks and ref and s.time_origin:
+                origins.setdefault((s.time_origin, ref), []).append(f"{s.label} ({p.endpoint})")
+            if s.ci_source not in sources:
+                sources.append(s.ci_source)
+            if s.corrected:
+                corrected.setdefault(s.label, []).append(p.endpoint)
+    lines: list[str] = []
+    if approximate:
+        lines.append(f"{MARK_APPROXIMATE} Standard error approximated from the estimate and the "
+                     "number of patients (binomial; ignores censoring, so the interval is too "
+                     "narrow when follow-up is short).")
+    if derived:
+        lines.append(f"{MARK_DERIVED} Derived, not stated by the source (see the study file): "
+                     + _listing(derived) + ".")
+    for (origin, ref), who in origins.items():
+        lines.append(f"{MARK_ORIGIN} Time counted from {origin}, not from {ref} as for the rest "
+                     f"of the group: {', '.join(dict.fromkeys(who))}.")
+    if not_reported:
+        lines.append("NR: not reported at this landmark; the row says what the study reports "
+                     "instead. Nothing is interpolated.")
+    names = [_CI_SOURCE_NAMES[s] for s in sources if s in _CI_SOURCE_NAMES]
+    parts = []
+    if names:
+        parts.append(f"{' / '.join(names)} for counts")
+    if "reported" in sources:
+        parts.append("as reported by the source")
+    if "approximate" in sources:
+        parts.append(f"binomial approximation ({MARK_APPROXIMATE})")
+    if parts:
+        lines.append("Study intervals: " + "; ".join(parts) + ".")
+    if corrected:
+        lines.append("Continuity correction (1/2 added to events and non-events) on the pooling "
+                     "scale: " + _listing(corrected) + ".")
+    methods = list(dict.fromkeys(fmt.method_line(r) for p in panels for r in p.by_group.values()))
+    level = f"{100 * panels[0].level:g}%" if panels else "95%"
+    if len(methods) == 1:
+        lines.append(f"Pooled: {methods[0]}. Diamonds: pooled estimate and {level} CI; bars "
+                     f"behind them: {level} prediction intervals (PI). Square areas proportional "
+                     "to the weights.")
+    else:
+        for p in panels:
+            m = "; ".join(dict.fromkeys(fmt.method_line(r) for r in p.by_group.values()))
+            lines.append(f"Pooled ({p.endpoint}{p.when()}): {m}.")
+        lines.append(f"Diamonds: pooled estimate and {level} CI; bars behind them: {level} "
+                     "prediction intervals (PI). Square areas proportional to the weights.")
+    if drew_arrows:
+        lines.append("Arrows: the interval continues beyond the axis.")
+    return lines
+
+
+def _listing(what: Mapping[str, list[str]]) -> str:
+    return ", ".join(f"{label} ({', '.join(dict.fromkeys(eps))})" for label, eps in what.items())
+
+
+# =========================================================================== measuring text
+
+
+_OPERATORS = {"=", "<", ">", "\u2264", "\u2265"}
+
+
+def _units(text: str) -> list[str]:
+    """Words, with ``a = b`` and a parenthesised phrase of up to six words glued."""
+    words = [w for w in text.split(" ") if w]
+    glued: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _OPERATORS and glued and i + 1 < len(words):
+            glued[-1] = f"{glued[-1]} {w} {words[i + 1]}"
+            i += 2
+            continue
+        if w.startswith("(") and ")" not in w:
+            end = next((j for j in range(i + 1, min(i + 6, len(words)))
+                        if ")" in words[j]), None)
+            if end is not None:
+                glued.append(" ".join(words[i:end + 1]))
+                i = end + 1
+                continue
+        glued.append(w)
+        i += 1
+    return glued
+
+
+class _Measure:
+    """Text extents in inches, from an Agg renderer at 72 dpi (1 pixel = 1 point)."""
+
+    def __init__(self) -> None:
+        from matplotlib.backends.backend_agg import RendererAgg
+
+        self._renderer = RendererAgg(10, 10, 72)
+        self._cache: dict[tuple[str, Any], float] = {}
+
+    def width(self, text: str, font: "FontProperties") -> float:
+        if not text:
+            return 0.0
+        key = (text, font)
+        if key not in self._cache:
+            w = max(self._renderer.get_text_width_height_descent(line, font, ismath=False)[0]
+                    for line in text.split("\n"))
+            self._cache[key] = w / 72.0
+        return self._cache[key]
+
+    def wrap(self, text: str, font: "FontProperties", width: float, max_lines: int) -> list[str]:
+        """Greedy word wrap to ``width`` inches; a word too long for a line is broken; past
+        ``max_lines`` the last line ends with an ellipsis. ``x = 1`` and a short phrase in
+        parentheses are kept on one line when they fit."""
+        if not text:
+            return [""]
+        units: list[str] = []
+        for unit in _units(text):
+            if " " in unit and self.width(unit, font) > width:
+                units.extend(unit.split(" "))
+            else:
+                units.append(unit)
+        lines: list[str] = []
+        for word in units:
+            candidate = f"{lines[-1]} {word}" if lines else word
+            if lines and self.width(candidate, font) <= width:
+                lines[-1] = candidate
+                continue
+            while self.width(word, font) > width:
+                cut = self._fit(word, font, width)
+                lines.append(word[:cut])
+                word = word[cut:]
+            lines.append(word)
+        if len(lines) > max_lines:
+            last = lines[max_lines - 1]
+            while last and self.width(last + "\u2026", font) > width:
+                last = last[:-1]
+            lines = lines[: max_lines - 1] + [last.rstrip() + "\u2026"]
+        return lines
+
+    def _fit(self, word: str, font: "FontProperties", width: float) -> int:
+        cut = len(word)
+        while cut > 1 and self.width(word[:cut], font) > width:
+            cut -= 1
+        return cut
+
+
+# =========================================================================== layout
+
+
+@dataclass
+class _Columns:
+    """Horizontal positions (inches from the left) of one panel's columns."""
+
+    left: float
+    reported_right: float
+    plot_left: float
+    plot_right: float
+    estimate_right: float
+    weight_right: float
+
+    @property
+    def right(self) -> float:
+        return self.weight_right
+
+
+@dataclass
+class _Layout:
+    width: float
+    height: float
+    label_left: float
+    label_width: float
+    n_right: float
+    panels: list[_Columns]
+    title_top: float
+    panel_title_top: float
+    panel_title_height: float
+    header_top: float
+    body_top: float
+    body_bottom: float
+    footnote_top: float
+    footnotes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Fonts:
+    body: "FontProperties"
+    bold: "FontProperties"
+    note: "FontProperties"
+    panel_title: "FontProperties"
+    title: "FontProperties"
+
+    @classmethod
+    def create(cls) -> "_Fonts":
+        from matplotlib.font_manager import FontProperties
+
+        def fp(size: float, weight: str = "normal") -> FontProperties:
+            return FontProperties(family=FONT_FAMILY, size=size, weight=weight)
+
+        return cls(fp(FONT_SIZE), fp(FONT_SIZE, "bold"), fp(NOTE_SIZE),
+                   fp(PANEL_TITLE_SIZE, "bold"), fp(TITLE_SIZE, "bold"))
+
+
+@dataclass
+class _Plan:
+    """Everything the drawing steps need: data, texts and positions."""
+
+    panels: list[_Panel]
+    rows: list[_Row]
+    index_id: str | None
+    index_group: str | None | object
+    patients: dict[str, str]
+    title: str | None
+    fonts: _Fonts
+    measure: _Measure
+    labels: dict[int, list[str]] = field(default_factory=dict)  # row position -> lines
+    notes: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (panel, row)
+    layout: _Layout | None = None
+
+    def cell(self, p: int, row: _Row) -> _Cell:
+        panel = self.panels[p]
+        return _study_cell(panel, row.group, row.key,
+                           _reference_origin(panel, row.group, self.index_id))
+
+
+def _line_height(size: float) -> float:
+    return size * LINE_SPACING / 72.0
+
+
+def _plan_columns(plan: _Plan) -> _Layout:
+    """Column widths from the widest text in each column; row heights from wrapped text."""
+    m, f = plan.measure, plan.fonts
+    label_texts = [r.label for r in plan.rows if r.kind == "study"]
+    label_width = min(LABEL_MAX_WIDTH, max([LABEL_MIN_WIDTH, m.width("Study", f.bold)]
+                                           + [m.width(t, f.bold) for t in label_texts]))
+    n_width = max([m.width("n", f.bold)] + [m.width(v, f.body) for v in plan.patients.values()])
+    x = MARGIN
+    label_left = x
+    x += label_width + COL_GAP + n_width
+    n_right = x
+    columns = []
+    for p, panel in enumerate(plan.panels):
+        heads = _column_heads(panel)
+        reported = [heads[0]]
+        estimates = [heads[1]]
+        weights = [heads[2]]
+        reported_marks, estimate_marks = [""], [""]
+        for row in plan.rows:
+            if row.kind == "study":
+                c = plan.cell(p, row)
+                reported.append(c.reported)
+                estimates.append(c.estimate)
+                weights.append(c.weight)
+                reported_marks.append(c.reported_marks)
+                estimate_marks.append(c.estimate_marks)
+            elif row.kind == "summary":
+                s = _summary(panel, row.group, row.key, plan.index_id)
+                reported.append(s.reported)
+                estimates.append(s.estimate)
+        left = x + PANEL_GAP
+        reported_right = left + max(m.width(t, f.bold if i == 0 else f.body)
+                                    for i, t in enumerate(reported))
+        plot_left = (reported_right + MARK_PAD + max(m.width(t, f.body) for t in reported_marks)
+                     + COL_GAP)
+        plot_right = plot_left + PLOT_WIDTH
+        estimate_right = plot_right + COL_GAP + max(m.width(t, f.bold) for t in estimates)
+        weight_right = (estimate_right + MARK_PAD + max(m.width(t, f.body) for t in estimate_marks)
+                        + COL_GAP + max(m.width(t, f.bold) for t in weights))
+        columns.append(_Columns(left, reported_right, plot_left, plot_right, estimate_right,
+                                weight_right))
+        x = weight_right
+    width = x + MARGIN
+    return _Layout(width=width, height=0.0, label_left=label_left, label_width=label_width,
+                   n_right=n_right, panels=columns, title_top=0.0, panel_title_top=0.0,
+                   panel_title_height=0.0, header_top=0.0, body_top=0.0, body_bottom=0.0,
+                   footnote_top=0.0)
+
+
+def _plan_rows(plan: _Plan, layout: _Layout) -> None:
+    """Wrap labels and notes, then give every row its height and position."""
+    m, f = plan.measure, plan.fonts
+    line = _line_height(FONT_SIZE)
+    note_line = _line_height(NOTE_SIZE)
+    first_plot = layout.panels[0].plot_left if layout.panels else layout.width - MARGIN
+    for i, row in enumerate(plan.rows):
+        heights = [ROW]
+        if row.kind in ("study", "summary"):
+            font = f.bold if (row.kind == "summary" or row.key == plan.index_id) else f.body
+            lines = m.wrap(row.label, font, layout.label_width, LABEL_MAX_LINES)
+            plan.labels[i] = lines
+            heights.append(ROW + (len(lines) - 1) * line)
+        elif row.kind == "group":
+            lines = m.wrap(row.label, f.bold, first_plot - layout.label_left - COL_GAP,
+                           LABEL_MAX_LINES)
+            plan.labels[i] = lines
+            heights.append(ROW + (len(lines) - 1) * line)
+        for p, cols in enumerate(layout.panels):
+            text = _panel_text(plan, p, row)
+            if not text:
+                continue
+            font = f.note if row.kind in ("notes", "subgroup") else f.body
+            avail = cols.right - (cols.left if row.kind in ("notes", "subgroup")
+                                  else cols.plot_left + 0.04)
+            lines = []
+            for t in text:
+                lines += m.wrap(t, font, avail, NOTE_MAX_LINES)
+            plan.notes[(p, i)] = lines
+            lh = note_line if font is f.note else line
+            heights.append(ROW + (len(lines) - 1) * lh if row.kind not in ("notes", "subgroup")
+                           else len(lines) * lh + 0.06)
+        if row.kind == "notes" and len(heights) == 1:
+            heights = [0.04]
+        if row.kind == "gap":
+            heights = [row.height]
+        row.height = max(heights)
+
+
+def _panel_text(plan: _Plan, p: int, row: _Row) -> list[str]:
+    """Free text of one panel in one row: NR notes, empty summaries, footnote lines."""
+    panel = plan.panels[p]
+    if row.kind == "study":
+        note = plan.cell(p, row).note
+        return [note] if note else []
+    if row.kind == "summary":
+        note = _summary(panel, row.group, row.key, plan.index_id).note
+        return [note] if note else []
+    if row.kind == "notes":
+        return _group_notes(panel, row.group, row.group == plan.index_group, plan.index_id)
+    if row.kind == "subgroup":
+        note = _subgroup_note(panel)
+        return [note] if note else []
+    return []
+
+
+def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str]) -> None:
+    m, f = plan.measure, plan.fonts
+    y = MARGIN
+    layout.title_top = y
+    if plan.title:
+        title_lines = m.wrap(plan.title, f.title, layout.width - 2 * MARGIN, 3)
+        plan.title = "\n".join(title_lines)
+        y += len(title_lines) * _line_height(TITLE_SIZE) + 0.08
+    layout.panel_title_top = y
+    titles = max((len(_panel_title(p)) for p in plan.panels), default=1)
+    layout.panel_title_height = titles * _line_height(PANEL_TITLE_SIZE) + 0.06
+    y += layout.panel_title_height
+    layout.header_top = y
+    head_lines = max((h.count("\n") + 1 for p in plan.panels for h in _column_heads(p)),
+                     default=1)
+    y += ROW + (head_lines - 1) * _line_height(FONT_SIZE) + 0.04
+    layout.body_top = y
+    for row in plan.rows:
+        row.top = y
+        y += row.height
+    y += 0.04
+    layout.body_bottom = y
+    y += AXIS_HEIGHT
+    layout.footnote_top = y
+    layout.footnotes = []
+    for text in footnote_lines:
+        layout.footnotes += m.wrap(text, f.note, layout.width - 2 * MARGIN, 12)
+    y += len(layout.footnotes) * _line_height(NOTE_SIZE)
+    layout.height = y + MARGIN
+
+
+def _column_heads(panel: _Panel) -> tuple[str, str, str]:
+    return ("Reported", f"Estimate\n[{100 * panel.level:g}% CI]", "Weight")
+
+
+def _panel_title(panel: _Panel) -> list[str]:
+    lines = [fmt.endpoint_at(panel.endpoint, panel.time)]
+    if panel.nobody_reports:
+        lines.append(f"no study reports {panel.endpoint}{panel.when()}")
+    return lines
+
+
+# =========================================================================== drawing
+
+
+def forest_plot(
+    results: Sequence["PooledResult"],
+    *,
+    comparisons: Sequence["Comparison"] = (),
+    studies: Sequence["Study"] = (),
+    title: str | None = None,
+    fig: "Figure | None" = None,
+) -> "Figure":
+    """Draw a forest plot of pooled proportions, one panel per endpoint and landmark.
+
+    Parameters
+    ----------
+    results
+        From :func:`metaview.pool.analysis.analyse`: for each endpoint and landmark, one
+        result per group, then the overall one (``group=None``). With groups, the overall
+        result is not drawn as a diamond (it pools different groups); its between-group test
+        is printed under the panel. Without groups, the one result is drawn.
+    comparisons
+        From :func:`metaview.pool.analysis.compare`. The group holding the index study then
+        shows two summary rows, the literature without the index (``comparison.pooled``)
+        and all studies with it (the group result), and the comparison's p-value.
+    studies
+        The study files, optional: their order orders the rows within a group, and their
+        ``patients`` fill the n column (otherwise the largest ``total`` in the results).
+    title
+        Printed above the figure.
+    fig
+        A matplotlib Figure to draw into (it is resized to fit the rows); a new one with
+        the Agg canvas otherwise. pyplot is never used.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Drawn as R's ``meta::forest`` (Schwarzer et al.): squares with areas proportional to the
+    weights (percent, as metafor's ``weights()``), study intervals as whiskers, arrows where
+    an interval leaves the 0-100% axis, diamonds spanning the pooled CI, and the prediction
+    interval (Higgins, Thompson & Spiegelhalter 2009) as a bar behind the diamond. A study
+    that does not report the endpoint at the landmark keeps its row, greyed, with what it
+    does report. Nothing here computes a statistic.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    panels = _panels(results, comparisons)
+    if not panels:
+        raise UsageError("nothing to draw: no results were given")
+    with matplotlib.rc_context(_style()):
+        plan = _make_plan(panels, studies, title)
+        layout = plan.layout
+        assert layout is not None  # set by _make_plan
+        if fig is None:
+            fig = Figure(figsize=(layout.width, layout.height), dpi=100, facecolor="white")
+        else:
+            fig.set_size_inches(layout.width, layout.height)
+        _attach_canvas(fig)
+        bg = _draw_background(fig, layout)
+        _draw_titles(bg, plan, layout)
+        _draw_left_columns(bg, plan, layout)
+        for p in range(len(panels)):
+            ax = _draw_panel_axes(fig, plan, layout, p)
+            _draw_panel_columns(bg, plan, layout, p)
+            _draw_reference_lines(ax, plan, p)
+            _draw_studies(ax, plan, layout, p)
+            _draw_summaries(ax, plan, p)
+            _draw_panel_notes(ax, bg, plan, layout, p)
+        _draw_footnotes(bg, plan, layout)
+    return fig
+
+
+def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | None) -> _Plan:
+    index_id = _index_id(panels, studies)
+    rows = _rows(panels, studies, index_id)
+    index_group: str | None | object = next(
+        (r.group for r in rows if r.kind == "study" and r.key == index_id), object())
+    plan = _Plan(panels, rows, index_id, index_group, _patients(studies, panels), title,
+                 _Fonts.create(), _Measure())
+    layout = _plan_columns(plan)
+    _plan_rows(plan, layout)
+    arrows = any(_leaves_axis(plan.cell(p, r).study) for p in range(len(panels))
+                 for r in rows if r.kind == "study")
+    _plan_vertical(plan, layout, _footnotes(panels, rows, index_id, arrows))
+    plan.layout = layout
+    return plan
+
+
+def _leaves_axis(s: "StudyEstimate | None") -> bool:
+    return s is not None and (s.ci_low < 0.0 or s.ci_high > 1.0)
+
+
+def _style() -> Any:
+    """matplotlib's defaults (whatever the user's matplotlibrc says) plus a fixed font and
+    text kept as text in SVG and PDF; used inside ``rc_context`` only."""
+    import matplotlib
+
+    rc = {k: v for k, v in matplotlib.rcParamsDefault.items()
+          if not k.startswith(("backend", "interactive", "webagg", "savefig.directory",
+                               "toolbar", "keymap", "tk.", "macosx", "figure.raise_window"))}
+    rc.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_FAMILY],
+        "font.size": FONT_SIZE,
+        "svg.fonttype": "none",
+        "svg.hashsalt": "metaview",
+        "pdf.fonttype": 42,
+        "axes.unicode_minus": True,
+        "path.simplify": False,
+    })
+    return rc
+
+
+def _attach_canvas(fig: "Figure") -> None:
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if type(fig.canvas) is FigureCanvasBase:
+        FigureCanvasAgg(fig)
+
+
+def _draw_background(fig: "Figure", layout: _Layout) -> "Axes":
+    """An invisible axes over the whole figure, in inches from the top-left corner, for
+    the text columns and rules."""
+    bg = fig.add_axes((0.0, 0.0, 1.0, 1.0), zorder=0)
+    bg.set_xlim(0.0, layout.width)
+    bg.set_ylim(layout.height, 0.0)
+    bg.set_axis_off()
+    bg.set_gid("forest-text")
+    return bg
+
+
+def _text(ax: "Axes", x: float, y: float, s: str, font: "FontProperties", *, ha: str = "left",
+          va: str = "center", colour: str = INK, **kw: Any) -> None:
+    if not s:
+        return
+    if va == "center" and "\n" not in s:
+        va = "center_baseline"  # the cells of a row share one baseline
+    ax.text(x, y, s, fontproperties=font, ha=ha, va=va, color=colour, parse_math=False,
+            linespacing=LINE_SPACING, **kw)
+
+
+def _rule(ax: "Axes", x0: float, x1: float, y: float, width: float = 0.6) -> None:
+    ax.plot([x0, x1], [y, y], color=RULE, linewidth=width, solid_capstyle="butt")
+
+
+def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+    f = plan.fonts
+    if plan.title:
+        _text(bg, layout.label_left, layout.title_top, plan.title, f.title, va="top")
+    for panel, cols in zip(plan.panels, layout.panels, strict=True):
+        centre = (cols.left + cols.right) / 2
+        lines = _panel_title(panel)
+        _text(bg, centre, layout.panel_title_top, lines[0], f.panel_title, ha="center", va="top")
+        if len(lines) > 1:
+            _text(bg, centre, layout.panel_title_top + _line_height(PANEL_TITLE_SIZE),
+                  lines[1], f.note, ha="center", va="top", colour=GREY)
+        _rule(bg, cols.left, cols.right, layout.header_top - 0.03, 0.5)
+    y = layout.body_top - 0.07  # headers sit on their baseline area, bottom-aligned
+    _text(bg, layout.label_left, y, "Study", f.bold, va="bottom")
+    _text(bg, layout.n_right, y, "n", f.bold, ha="right", va="bottom")
+    for panel, cols in zip(plan.panels, layout.panels, strict=True):
+        heads = _column_heads(panel)
+        rights = (cols.reported_right, cols.estimate_right, cols.weight_right)
+        for x, head in zip(rights, heads, strict=True):
+            _text(bg, x, y, head, f.bold, ha="right", va="bottom")
+    right = layout.panels[-1].right if layout.panels else layout.width - MARGIN
+    _rule(bg, layout.label_left, right, layout.body_top - 0.02, 0.8)
+
+
+def _draw_left_columns(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+    """Group headers, study and summary labels, and the n column."""
+    f = plan.fonts
+    for i, row in enumerate(plan.rows):
+        lines = plan.labels.get(i)
+        if not lines:
+            continue
+        text = "\n".join(lines)
+        if row.kind in ("group", "summary"):
+            _text(bg, layout.label_left, row.centre, text, f.bold)
+        elif row.kind == "study":
+            index = row.key == plan.index_id
+            grey = all(plan.cell(p, row).study is None for p in range(len(plan.panels)))
+            colour = INDEX_COLOUR if index else (GREY if grey else INK)
+            _text(bg, layout.label_left + 0.06, row.centre, text, f.bold if index else f.body,
+                  colour=colour)
+            _text(bg, layout.n_right, row.centre, plan.patients.get(row.key, ""), f.body,
+                  ha="right", colour=GREY if grey else INK)
+
+
+def _draw_panel_columns(bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+    """The text columns of one panel: as reported (with marks), estimate [CI], weight."""
+    f, cols, panel = plan.fonts, layout.panels[p], plan.panels[p]
+    for row in plan.rows:
+        y = row.centre
+        if row.kind == "study":
+            c = plan.cell(p, row)
+            colour = GREY if c.grey else INK
+            _text(bg, cols.reported_right, y, c.reported, f.body, ha="right", colour=colour)
+            _text(bg, cols.reported_right + MARK_PAD, y, c.reported_marks, f.body,
+                  colour=colour)
+            _text(bg, cols.estimate_right, y, c.estimate, f.body, ha="right", colour=colour)
+            _text(bg, cols.estimate_right + MARK_PAD, y, c.estimate_marks, f.body,
+                  colour=colour)
+            _text(bg, cols.weight_right, y, c.weight, f.body, ha="right", colour=colour)
+        elif row.kind == "summary":
+            s = _summary(panel, row.group, row.key, plan.index_id)
+            _text(bg, cols.reported_right, y, s.reported, f.body, ha="right",
+                  colour=GREY if s.result is None else INK)
+            _text(bg, cols.estimate_right, y, s.estimate, f.bold, ha="right")
+
+
+def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Axes":
+    """The plot column: x in percent (0-100), y in inches from the top (as the text)."""
+    cols, panel = layout.panels[p], plan.panels[p]
+    W, H = layout.width, layout.height
+    ax = fig.add_axes((cols.plot_left / W, 1.0 - layout.body_bottom / H, PLOT_WIDTH / W,
+                       (layout.body_bottom - layout.body_top) / H), zorder=1)
+    ax.set_gid(f"forest-panel-{_slug(panel.endpoint)}-{_time_slug(panel.time)}")
+    ax.set_xlim(0.0, 100.0)
+    ax.set_ylim(layout.body_bottom, layout.body_top)
+    ax.patch.set_visible(False)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_linewidth(0.6)
+    ax.spines["bottom"].set_color(RULE)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
+    ax.set_yticks([])
+    ax.tick_params(axis="x", direction="out", length=2.5, width=0.6, colors=RULE, pad=2,
+                   labelsize=FONT_SIZE, labelcolor=INK, labelfontfamily=FONT_FAMILY)
+    ax.set_xlabel(f"{panel.endpoint}{panel.when()} (%)", fontproperties=plan.fonts.body,
+                  color=INK, labelpad=3)
+    return ax
+
+
+def _draw_reference_lines(ax: "Axes", plan: _Plan, p: int) -> None:
+    """A dotted line per group at its pooled estimate (the literature's for the index group),
+    over the group's study and summary rows."""
+    panel = plan.panels[p]
+    spans: dict[str | None, list[float]] = {}
+    for row in plan.rows:
+        if row.kind in ("study", "summary"):
+            lo_hi = spans.setdefault(row.group, [row.top, row.top + row.height])
+            lo_hi[1] = row.top + row.height
+    for group, (top, bottom) in spans.items():
+        kind = "literature" if group == plan.index_group else "pooled"
+        r = _summary_result(panel, group, kind, plan.index_id)
+        if r is None or r.k == 0 or r.estimate is None:
+            continue
+        ax.plot([100 * r.estimate] * 2, [top, bottom], color=REFERENCE_COLOUR, linewidth=0.6,
+                linestyle=(0, (1.5, 1.5)), zorder=0.5, clip_on=True)
+
+
+def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+    """Squares (area proportional to weight) and interval whiskers; arrows past the axis."""
+    panel = plan.panels[p]
+    cells = [(row, plan.cell(p, row)) for row in plan.rows if row.kind == "study"]
+    weights = [c.study.weight for _, c in cells if c.study is not None and c.study.weight]
+    side_max = SQUARE_MAX_SIDE * ROW * 72.0  # points
+    scale = side_max**2 / max(weights) if weights else 0.0  # points^2 per percent
+    for row, c in cells:
+        s = c.study
+        if s is None:
+            continue
+        colour = INDEX_COLOUR if s.id == plan.index_id else STUDY_COLOUR
+        y = row.centre
+        lo, hi = 100 * max(s.ci_low, 0.0), 100 * min(s.ci_high, 1.0)
+        ax.plot([lo, hi], [y, y], color=colour, linewidth=0.8, solid_capstyle="butt",
+                zorder=2, gid=_gid("ci", panel, row.group, s.id))
+        if s.ci_low < 0.0:
+            ax.plot([0.0], [y], marker="<", markersize=3.5, color=colour, clip_on=False,
+                    zorder=2, linestyle="none")
+        if s.ci_high > 1.0:
+            ax.plot([100.0], [y], marker=">", markersize=3.5, color=colour, clip_on=False,
+                    zorder=2, linestyle="none")
+        area = scale * s.weight if s.weight else side_max**2 / 4
+        ax.scatter([100 * s.estimate], [y], s=[area], marker="s", c=colour, linewidths=0,
+                   edgecolors="none", zorder=3, gid=_gid("square", panel, row.group, s.id))
+
+
+def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
+    """Diamonds spanning the pooled CI, and the prediction interval as a bar behind them."""
+    from matplotlib.patches import Polygon, Rectangle
+
+    panel = plan.panels[p]
+    for row in plan.rows:
+        if row.kind != "summary":
+            continue
+        s = _summary(panel, row.group, row.key, plan.index_id)
+        r = s.result
+        if r is None or r.estimate is None or r.ci_low is None or r.ci_high is None:
+            continue
+        y = row.centre
+        if r.pi_low is not None and r.pi_high is not None:
+            h = PI_BAR_HEIGHT * ROW
+            ax.add_patch(Rectangle((100 * r.pi_low, y - h / 2), 100 * (r.pi_high - r.pi_low), h,
+                                   facecolor=PI_COLOUR, edgecolor="none", zorder=2,
+                                   gid=_gid("pi", panel, row.group, row.key)))
+        h = DIAMOND_HEIGHT * ROW / 2
+        est, lo, hi = 100 * r.estimate, 100 * r.ci_low, 100 * r.ci_high
+        open_ = row.key == "all"
+        ax.add_patch(Polygon([(lo, y), (est, y - h), (hi, y), (est, y + h)], closed=True,
+                             facecolor="white" if open_ else POOLED_COLOUR,
+                             edgecolor=POOLED_COLOUR, linewidth=0.8, joinstyle="miter",
+                             zorder=3, gid=_gid("diamond", panel, row.group, row.key)))
+
+
+def _draw_panel_notes(ax: "Axes", bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+    """Free text of the panel: NR rows across the plot (above the reference lines, on a
+    white ground), group footnotes under each group."""
+    f, cols = plan.fonts, layout.panels[p]
+    inset = 100 * 0.04 / PLOT_WIDTH  # 0.04 inch, in percent of the axis
+    for i, row in enumerate(plan.rows):
+        lines = plan.notes.get((p, i))
+        if not lines:
+            continue
+        text = "\n".join(lines)
+        if row.kind in ("notes", "subgroup"):
+            _text(bg, cols.left, row.top + 0.03, text, f.note, va="top", colour=INK)
+        else:
+            _text(ax, inset, row.centre, text, f.body, colour=GREY, style="italic", zorder=4,
+                  clip_on=False, bbox={"facecolor": "white", "edgecolor": "none",
+                                       "boxstyle": "square,pad=0.1"})
+
+
+def _draw_footnotes(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+    if layout.footnotes:
+        _text(bg, layout.label_left, layout.footnote_top, "\n".join(layout.footnotes),
+              plan.fonts.note, va="top", colour=INK)
+
+
+def _slug(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", (text or "all").lower()).strip("-") or "x"
+
+
+def _time_slug(time: float | None) -> str:
+    return "none" if time is None else f"{time:g}".replace(".", "_")
+
+
+def _gid(kind: str, panel: _Panel, group: str | None, key: str) -> str:
+    """The SVG id of a drawn element, e.g. ``diamond-os-12-allo-hsct-literature``."""
+    return f"{kind}-{_slug(panel.endpoint)}-{_time_slug(panel.time)}-{_slug(group)}-{_slug(key)}"
+
+
+def element_id(kind: str, endpoint: str, time_months: float | None, group: str | None,
+               key: str) -> str:
+    """The id (``gid``, kept in SVG) of one drawn element: ``kind`` is ``square``, ``ci``
+    (a study's whisker; ``key`` its id), ``diamond`` or ``pi`` (``key`` ``pooled``,
+    ``literature`` or ``all``)."""
+    return (f"{kind}-{_slug(endpoint)}-{_time_slug(time_months)}-{_slug(group)}-{_slug(key)}")
+
+
+# =========================================================================== saving
+
+
+def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    """Write ``fig`` to ``path``; the format comes from the extension (.png, .svg, .pdf).
+
+    PNG at 300 dpi. SVG and PDF keep text as text (SVG ``svg.fonttype='none'``, PDF TrueType
+    fonts), carry no date, and SVG ids come from a fixed hash salt, so the same figure gives
+    the same bytes. The file is written next to its destination and moved into place: a
+    failure leaves any existing file untouched. With ``overwrite=False`` an existing file is
+    an error.
+    """
+    import matplotlib
+
+    from metaview import __version__
+
+    target = Path(path)
+    fmt_ = FORMATS.get(target.suffix.lower())
+    if fmt_ is None:
+        raise UsageError(f"cannot write '{target}': unknown format '{target.suffix or '(none)'}'; "
+                         f"use one of {', '.join(FORMATS)}")
+    folder = target.parent
+    if target.is_dir():
+        raise OutputError(f"cannot write '{target}': it is a folder")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write '{target}': folder '{folder}' does not exist")
+    if not overwrite and target.exists():
+        raise OutputError(f"'{target}' exists; use --force to overwrite it")
+    metadata: Any = {
+        "png": {"Software": f"metaview {__version__}"},
+        "svg": {"Date": None, "Creator": f"metaview {__version__}"},
+        "pdf": {"CreationDate": None, "ModDate": None, "Creator": f"metaview {__version__}",
+                "Producer": f"metaview {__version__}"},
+    }[fmt_]
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()):
+            fig.savefig(out, format=fmt_, dpi=PNG_DPI if fmt_ == "png" else 72,
+                        metadata=metadata, facecolor="white")
+        os.chmod(tmp, _file_mode(target))
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            _move_no_clobber(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return target
+
+
+def _move_no_clobber(tmp: str, target: Path) -> None:
+    """Move into place unless the target appeared meanwhile (hard link, then unlink)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputError(f"'{target}' exists; use --force to overwrite it") from None
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if target.exists():
+            raise OutputError(f"'{target}' exists; use --force to overwrite it") from None
+        os.replace(tmp, target)
+        return
+    _remove(tmp)
+
+
+def _file_mode(target: Path) -> int:
+    """The existing file's permissions, else read/write for all as the umask allows."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
