@@ -201,6 +201,9 @@ def _as_list(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
     return list(paths)
 
 
+_UNREADABLE = "permission denied (make it readable, e.g. chmod u+r)"
+
+
 def _stat_problem(path: Path, exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop (fix or remove the link)"
@@ -209,7 +212,7 @@ def _stat_problem(path: Path, exc: OSError) -> str:
             return "broken symbolic link: its target does not exist (fix or remove the link)"
         return "no such file or folder (check the path)"
     if isinstance(exc, PermissionError):
-        return "permission denied (make it readable, e.g. chmod u+r)"
+        return _UNREADABLE
     if exc.errno == errno.ENAMETOOLONG:
         return "path too long"
     return f"cannot be read: {exc.strerror or exc} (check the path)"
@@ -252,6 +255,9 @@ def _find(paths: list[PathArg]) -> tuple[list[Path], list[Problem]]:
                 problems.append(Problem(str(path), None, "is not a study file: the name must "
                                         "end in .yaml or .yml (rename it)"))
                 continue
+            if not os.access(path, os.R_OK):
+                problems.append(Problem(str(path), None, _UNREADABLE))
+                continue
             add(path, st)
         else:
             problems.append(Problem(str(path), None, "is not a regular file (name a study "
@@ -281,6 +287,8 @@ def _scan_folder(folder: Path) -> tuple[list[tuple[Path, os.stat_result]], list[
         elif not stat.S_ISREG(st.st_mode):
             problems.append(Problem(str(path), None, "is not a regular file "
                                     "(remove it from the folder)"))
+        elif not os.access(path, os.R_OK):
+            problems.append(Problem(str(path), None, _UNREADABLE))
         else:
             found.append((path, st))
     if not found and not problems:

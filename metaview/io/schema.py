@@ -144,7 +144,8 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
               'the reported proportion: a fraction in [0, 1] or a percent string, e.g. "59%"',
               example='"59%"'),
     FieldSpec("ci", "interval",
-              "[low, high] reported interval, in the same units as estimate",
+              "[low, high] reported interval, in the same units as estimate; with counts, "
+              "the interval printed beside them",
               example='["48%", "69%"]'),
     FieldSpec("ci_level", "number", "level of ci (default 0.95)", exclusive_minimum=0,
               exclusive_maximum=1, example="0.95"),

@@ -347,6 +347,22 @@ def test_unreadable_file(tmp_path, cli, parse_errors):
                         fragments=("permission denied",))
 
 
+def test_unreadable_file_in_a_folder(tmp_path, cli, parse_errors):
+    write(tmp_path, "good.yaml", valid("good"))
+    path = write(tmp_path, "secret.yaml", valid("secret"))
+    real_access = os.access
+
+    def fake_access(file, mode, *args, **kwargs):
+        if str(file) == str(path):
+            return False
+        return real_access(file, mode, *args, **kwargs)
+
+    with mock.patch("os.access", fake_access):
+        problems = assert_rejected(cli, parse_errors, [tmp_path], file=path, line=None,
+                                   key=None, fragments=("permission denied",))
+    assert len(problems) == 1
+
+
 def test_unlistable_folder(tmp_path, cli, parse_errors):
     with mock.patch("os.listdir", side_effect=PermissionError(13, "Permission denied")):
         assert_rejected(cli, parse_errors, [tmp_path], file=tmp_path, line=None, key=None,
