@@ -1,0 +1,146 @@
+"""The report's tables as CSV: per-study estimates, pooled results, the index comparison and
+the provenance of every number.
+
+Columns use the glossary names (``estimate``, ``ci_low``, ...); proportions are fractions,
+``theta``/``se``/``yi``/``vi`` are on the pooling scale, ``i2`` and ``weight`` in percent.
+Floats are written with 10 significant digits, so the files diff cleanly between runs.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from metaview.report.compose import provenance_rows
+from metaview.report.content import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+FLOAT_FORMAT = "%.10g"
+
+STUDY_COLUMNS = (
+    "analysis", "endpoint", "time_months", "group", "model", "scale", "id", "label", "arm",
+    "is_index", "estimate", "ci_low", "ci_high", "ci_source", "count", "total", "yi", "vi",
+    "weight", "approximate", "derived", "corrected", "time_origin",
+)
+
+POOLED_COLUMNS = (
+    "analysis", "endpoint", "time_months", "group", "model", "scale", "tau2_method",
+    "ci_method", "level", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "theta",
+    "se", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "q",
+    "q_df", "q_pvalue", "q_between", "q_between_df", "q_between_pvalue", "studies",
+    "excluded", "warnings",
+)
+
+COMPARISON_COLUMNS = (
+    "endpoint", "time_months", "group", "index", "index_estimate", "index_ci_low",
+    "index_ci_high", "index_count", "index_total", "k_others", "others", "pooled_estimate",
+    "pooled_ci_low", "pooled_ci_high", "pi_low", "pi_high", "scale", "difference",
+    "diff_ci_low", "diff_ci_high", "z", "pvalue", "inside_pi",
+)
+
+PROVENANCE_COLUMNS = (
+    "id", "study", "endpoint", "time_months", "time_origin", "reported", "count", "total",
+    "estimate", "estimate_text", "ci_low", "ci_high", "ci_level", "ci_method", "at_risk",
+    "used_in", "source", "derived", "note", "file", "line",
+)
+
+INT_COLUMNS = ("count", "total", "k", "q_df", "q_between_df", "index_count", "index_total",
+               "k_others", "at_risk", "line")
+
+
+def _analysis_sets(report: Report) -> Iterable[tuple[str, Any]]:
+    """("main" | "glmm" | "default", result) for every result of every analysis."""
+    companion = report.companion_options
+    name = None if companion is None else ("glmm" if companion.model.value == "glmm"
+                                           else "default")
+    for a in report.analyses:
+        for r in a.results:
+            yield "main", r
+        if name is not None:
+            for r in a.companion:
+                yield name, r
+
+
+def studies_frame(report: Report) -> pd.DataFrame:
+    """One row per study per analysis (each group and the overall one)."""
+    rows = []
+    for analysis, r in _analysis_sets(report):
+        for s in r.studies:
+            d = s.to_dict()
+            rows.append({"analysis": analysis, "endpoint": r.endpoint,
+                         "time_months": r.time_months, "group": r.group, "model": r.model,
+                         "scale": r.scale, **{c: d.get(c) for c in STUDY_COLUMNS[6:]}})
+    return _frame(rows, STUDY_COLUMNS)
+
+
+def pooled_frame(report: Report) -> pd.DataFrame:
+    """One row per pooled result; ``analysis`` tells the main model from the one beside it."""
+    rows = []
+    for analysis, r in _analysis_sets(report):
+        d = r.to_dict()
+        t = r.subgroup_test
+        row = {c: d.get(c) for c in POOLED_COLUMNS}
+        row.update(
+            analysis=analysis,
+            q_between=None if t is None else t.q_between,
+            q_between_df=None if t is None else t.df,
+            q_between_pvalue=None if t is None else t.pvalue,
+            studies=";".join(s.id for s in r.studies),
+            excluded=";".join(f"{e.id}: {e.reason}" for e in r.excluded),
+            warnings=" | ".join(r.warnings),
+        )
+        rows.append(row)
+    return _frame(rows, POOLED_COLUMNS)
+
+
+def comparison_frame(report: Report) -> pd.DataFrame:
+    rows = []
+    for a in report.analyses:
+        for c in a.comparisons:
+            p = c.pooled
+            rows.append({
+                "endpoint": c.endpoint, "time_months": c.time_months, "group": p.group,
+                "index": c.index.id, "index_estimate": c.index.estimate,
+                "index_ci_low": c.index.ci_low, "index_ci_high": c.index.ci_high,
+                "index_count": c.index.count, "index_total": c.index.total,
+                "k_others": p.k, "others": ";".join(s.id for s in p.studies),
+                "pooled_estimate": p.estimate, "pooled_ci_low": p.ci_low,
+                "pooled_ci_high": p.ci_high, "pi_low": p.pi_low, "pi_high": p.pi_high,
+                "scale": c.scale, "difference": c.difference, "diff_ci_low": c.diff_ci_low,
+                "diff_ci_high": c.diff_ci_high, "z": c.z, "pvalue": c.pvalue,
+                "inside_pi": c.inside_pi,
+            })
+    return _frame(rows, COMPARISON_COLUMNS)
+
+
+def provenance_frame(report: Report) -> pd.DataFrame:
+    return _frame(provenance_rows(report), PROVENANCE_COLUMNS)
+
+
+def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for c in INT_COLUMNS:
+        if c in frame.columns:
+            frame[c] = frame[c].astype("Int64")
+    return frame
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_files(report: Report) -> dict[str, bytes]:
+    """``studies.csv``, ``pooled.csv``, ``comparison.csv`` and ``provenance.csv``."""
+    return {
+        "studies.csv": to_csv(studies_frame(report)),
+        "pooled.csv": to_csv(pooled_frame(report)),
+        "comparison.csv": to_csv(comparison_frame(report)),
+        "provenance.csv": to_csv(provenance_frame(report)),
+    }
