@@ -30,8 +30,8 @@ before any fitting), so the result does not depend on how the fits are chunked.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -46,8 +46,8 @@ Array = NDArray[np.float64]
 IV_METHODS = (CIMethod.Z, CIMethod.HK, CIMethod.HK_ADHOC)
 #: replicates per batched fit (bounds memory for very large B; results do not depend on it)
 DEFAULT_CHUNK = 10_000
-#: GLMM fits are one at a time (about 0.2 s each); by default at most this many replicates
-DEFAULT_GLMM_REPLICATES = 200
+#: GLMM fits are one at a time (0.2 to 0.6 s each); by default at most this many replicates
+DEFAULT_GLMM_REPLICATES = 100
 
 #: called with (work done, total work) after each chunk of fits
 Progress = Callable[[int, int], None]

@@ -103,11 +103,11 @@ def test_glmm_on_a_few_replicates() -> None:
     assert any("GLMM" in note for note in res.notes)
 
 
-@pytest.mark.parametrize("kwargs", [dict(replicates=0), dict(replicates=2.5),
-                                    dict(replicates=10, n=[50]),
-                                    dict(replicates=10, with_glmm=True, scale="raw")])
+@pytest.mark.parametrize("kwargs", [{"replicates": 0}, {"replicates": 2.5},
+                                    {"replicates": 10, "n": [50]},
+                                    {"replicates": 10, "with_glmm": True, "scale": "raw"}])
 def test_function_usage_errors(kwargs: dict) -> None:
-    args = dict(n=N, theta=THETA, tau2=TAU2, seed=1) | kwargs
+    args = {"n": N, "theta": THETA, "tau2": TAU2, "seed": 1} | kwargs
     with pytest.raises(UsageError):
         coverage_study(args.pop("n"), **args)
 
