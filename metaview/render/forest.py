@@ -487,12 +487,17 @@ def _units(text: str) -> list[str]:
 
 
 class _Measure:
-    """Text extents in inches, from an Agg renderer at 72 dpi (1 pixel = 1 point)."""
+    """Text extents in inches. Hinting makes a text's width depend on the resolution, so it
+    is measured with Agg renderers at screen and print resolutions and the widest is kept,
+    with a little slack."""
+
+    DPIS = (72, 100, 150, 300)
+    SLACK = 1.02
 
     def __init__(self) -> None:
         from matplotlib.backends.backend_agg import RendererAgg
 
-        self._renderer = RendererAgg(10, 10, 72)
+        self._renderers = [(RendererAgg(10, 10, dpi), dpi) for dpi in self.DPIS]
         self._cache: dict[tuple[str, Any], float] = {}
 
     def width(self, text: str, font: "FontProperties") -> float:
@@ -500,9 +505,9 @@ class _Measure:
             return 0.0
         key = (text, font)
         if key not in self._cache:
-            w = max(self._renderer.get_text_width_height_descent(line, font, ismath=False)[0]
-                    for line in text.split("\n"))
-            self._cache[key] = w / 72.0
+            self._cache[key] = self.SLACK * max(
+                r.get_text_width_height_descent(line, font, ismath=False)[0] / dpi
+                for r, dpi in self._renderers for line in text.split("\n"))
         return self._cache[key]
 
     def wrap(self, text: str, font: "FontProperties", width: float, max_lines: int) -> list[str]:
