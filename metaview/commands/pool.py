@@ -107,14 +107,13 @@ def to_table(results: Sequence[PooledResult]) -> str:
     """Plain text a clinician can read: per endpoint and landmark, each group, then overall."""
     lines: list[str] = []
     seen: set[tuple[str, float | None]] = set()
-    groups_with_data: dict[tuple[str, float | None], int] = {}
+    groups: dict[tuple[str, float | None], list[PooledResult]] = {}
     for r in results:
-        if r.group is not None and r.k > 0:
-            key = (r.endpoint, r.time_months)
-            groups_with_data[key] = groups_with_data.get(key, 0) + 1
+        if r.group is not None:
+            groups.setdefault((r.endpoint, r.time_months), []).append(r)
     for r in results:
         key = (r.endpoint, r.time_months)
-        if r.group is None and r.group_by and groups_with_data.get(key, 0) < 2:
+        if r.group is None and key in groups and sum(g.k > 0 for g in groups[key]) < 2:
             continue  # the overall result would repeat the one group that has data
         if key not in seen:
             seen.add(key)

@@ -218,3 +218,11 @@ def test_leave_one_out_refits(capsys: pytest.CaptureFixture[str], tmp_path: Path
     (a,) = doc["analyses"]
     assert [x["theta"] for x in a["leave_one_out"]] == pytest.approx(loo["estimate"],
                                                                      rel=ITERATIVE_RTOL)
+
+
+def test_single_group_table_shows_the_analysis(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_studies(tmp_path / "s", [3, 5], [10, 10])
+    assert main(["pool", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Study 0" in out and "Pooled" in out
