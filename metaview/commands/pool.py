@@ -120,7 +120,7 @@ def to_table(results: Sequence[PooledResult]) -> str:
             when = "" if r.time_months is None else f" at {r.time_months:g} months"
             title = f"{r.endpoint}{when}"
             lines += ["", title, "=" * len(title)]
-        lines += _block(r)
+        lines += _block(r, grouped=key in groups)
     if results:
         lines += ["", f"Method: {fmt.method_line(results[0])}.",
                   "Per-study CIs: counts " + _study_ci_name(results)
@@ -136,9 +136,9 @@ def _study_ci_name(results: Sequence[PooledResult]) -> str:
     return "wilson"
 
 
-def _block(r: PooledResult) -> list[str]:
-    name = r.group if r.group is not None else ("Overall" if r.group_by else "All studies")
-    if r.group is None and r.group_by:
+def _block(r: PooledResult, *, grouped: bool) -> list[str]:
+    name = r.group if r.group is not None else "All studies"
+    if r.group is None and grouped:
         name = f"Overall (all {r.group_by} groups together)"
     lines = ["", f"{name}  (k = {r.k})"]
     if r.studies:

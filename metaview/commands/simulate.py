@@ -115,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
     doc: dict[str, Any] = study.to_dict()
     doc.update(endpoint=endpoint, time_months=time, group=chosen.group,
                model=chosen.model, studies=used)
+    if options.scale.value != "logit":
+        messages.append(f"study effects drawn as normal on the {options.scale.value} scale "
+                        "(the refitted model's own assumption), then binomial counts")
     doc["notes"] = messages + list(study.notes)
     if out_format is OutputFormat.JSON:
         write_json(doc)
@@ -134,10 +137,10 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
         title, "=" * len(title), "",
         f"Analysis: {where} (k = {doc['k']}: {', '.join(doc['studies'])})",
         (f"True values (the fitted {doc['model']} model): estimate "
-        f"{fmt.percent(doc['true_estimate'], 1)}, theta = {doc['true_theta']:.4f} on the "
-        f"{doc['scale']} scale, τ² = {doc['true_tau2']:.4g}"),
+         f"{fmt.percent(doc['true_estimate'], 1)}, theta = {doc['true_theta']:.4f} on the "
+         f"{doc['scale']} scale, τ² = {doc['true_tau2']:.4g}"),
         (f"Replicates: {doc['replicates']} (seed {doc['seed']}); refits: {doc['scale']} scale, "
-        f"{tau2_text}, {doc['level'] * 100:g}% intervals"),
+         f"{tau2_text}, {doc['level'] * 100:g}% intervals"),
         "",
     ]
     rows = [["method", "coverage", "MC SE", "mean width", "replicates"]]
@@ -153,7 +156,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     lines += ["", ("Coverage: share of replicates whose interval contains the true value "
-                  "(nominal " f"{doc['level'] * 100:g}%); width on the proportion scale.")]
+                   f"(nominal {doc['level'] * 100:g}%); width on the proportion scale.")]
     for note in doc["notes"]:
         lines.append(f"Note: {note}")
     return "\n".join(lines) + "\n"

@@ -433,6 +433,10 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
         parts.append(f"binomial approximation ({MARK_APPROXIMATE})")
     if parts:
         lines.append("Study intervals: " + "; ".join(parts) + ".")
+    scales = list(dict.fromkeys(c.scale for p in panels for c in p.comparisons.values()))
+    if scales:
+        lines.append("Index vs literature: two-sided z test of the index cohort against the "
+                     f"pooled literature on the {' / '.join(scales)} scale.")
     if corrected:
         lines.append("Continuity correction (1/2 added to events and non-events) on the pooling "
                      "scale: " + _listing(corrected) + ".")
