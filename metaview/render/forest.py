@@ -453,7 +453,8 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
         lines.append(f"Diamonds: pooled estimate and {level} CI; bars behind them: {level} "
                      "prediction intervals (PI). Square areas proportional to the weights.")
     if drew_arrows:
-        lines.append("Arrows: the interval continues beyond the axis.")
+        lines.append("Arrows: the interval continues beyond the 0\u2013100% axis (the numbers "
+                     "give its ends).")
     return lines
 
 
@@ -865,7 +866,9 @@ def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | No
     layout = _plan_columns(plan)
     _plan_rows(plan, layout)
     arrows = any(_leaves_axis(plan.cell(p, r).study) for p in range(len(panels))
-                 for r in rows if r.kind == "study")
+                 for r in rows if r.kind == "study") or any(
+        _pooled_leaves_axis(_summary(panels[p], r.group, r.key, index_id).result)
+        for p in range(len(panels)) for r in rows if r.kind == "summary")
     _plan_vertical(plan, layout, _footnotes(panels, rows, index_id, arrows))
     plan.layout = layout
     return plan
@@ -873,6 +876,13 @@ def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | No
 
 def _leaves_axis(s: "StudyEstimate | None") -> bool:
     return s is not None and (s.ci_low < 0.0 or s.ci_high > 1.0)
+
+
+def _pooled_leaves_axis(r: "PooledResult | None") -> bool:
+    if r is None:
+        return False
+    ends = [x for x in (r.ci_low, r.ci_high, r.pi_low, r.pi_high) if x is not None]
+    return any(x < 0.0 or x > 1.0 for x in ends)
 
 
 def _style() -> Any:
@@ -1049,18 +1059,26 @@ def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
             continue
         colour = INDEX_COLOUR if s.id == plan.index_id else STUDY_COLOUR
         y = row.centre
-        lo, hi = 100 * max(s.ci_low, 0.0), 100 * min(s.ci_high, 1.0)
-        ax.plot([lo, hi], [y, y], color=colour, linewidth=0.8, solid_capstyle="butt",
-                zorder=2, gid=_gid("ci", panel, row.group, s.id))
-        if s.ci_low < 0.0:
-            ax.plot([0.0], [y], marker="<", markersize=3.5, color=colour, clip_on=False,
-                    zorder=2, linestyle="none")
-        if s.ci_high > 1.0:
-            ax.plot([100.0], [y], marker=">", markersize=3.5, color=colour, clip_on=False,
-                    zorder=2, linestyle="none")
+        ax.plot([100 * s.ci_low, 100 * s.ci_high], [y, y], color=colour, linewidth=0.8,
+                solid_capstyle="butt", zorder=2, gid=_gid("ci", panel, row.group, s.id))
+        _draw_arrows(ax, s.ci_low, s.ci_high, y, colour)
         area = scale * s.weight if s.weight else side_max**2 / 4
+        # not clipped: a square at 0% or 100% is drawn whole, like meta::forest
         ax.scatter([100 * s.estimate], [y], s=[area], marker="s", c=colour, linewidths=0,
-                   edgecolors="none", zorder=3, gid=_gid("square", panel, row.group, s.id))
+                   edgecolors="none", zorder=3, clip_on=not 0.0 <= s.estimate <= 1.0,
+                   gid=_gid("square", panel, row.group, s.id))
+
+
+def _draw_arrows(ax: "Axes", low: float, high: float, y: float, colour: str) -> None:
+    """Arrow heads just outside the axis ends where an interval (proportions) continues
+    beyond them; the line itself is clipped by the axes."""
+    from matplotlib.transforms import offset_copy
+
+    for end, beyond, marker, shift in ((0.0, low < 0.0, "<", -1.8), (100.0, high > 1.0, ">", 1.8)):
+        if beyond:
+            outside = offset_copy(ax.transData, fig=ax.figure, x=shift, y=0.0, units="points")
+            ax.plot([end], [y], marker=marker, markersize=3.6, color=colour, clip_on=False,
+                    zorder=4, linestyle="none", markeredgewidth=0, transform=outside)
 
 
 def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
@@ -1088,6 +1106,9 @@ def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
                              facecolor="white" if open_ else POOLED_COLOUR,
                              edgecolor=POOLED_COLOUR, linewidth=0.8, joinstyle="miter",
                              zorder=3, gid=_gid("diamond", panel, row.group, row.key)))
+        _draw_arrows(ax, min(r.ci_low, r.pi_low if r.pi_low is not None else 0.0),
+                     max(r.ci_high, r.pi_high if r.pi_high is not None else 1.0), y,
+                     POOLED_COLOUR)
 
 
 def _draw_panel_notes(ax: "Axes", bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:

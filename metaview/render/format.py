@@ -126,14 +126,20 @@ def percent_bracket(est: float | None, low: float | None, high: float | None,
         return "NR"
     if low is None or high is None:
         return percent(est, digits)
-    return f"{percent(est, digits)} [{_pnum(low, digits)}\u2013{_pnum(high, digits)}]"
+    return f"{percent(est, digits)} [{_range(low, high, digits)}]"
+
+
+def _range(low: float, high: float, digits: int) -> str:
+    """``48–69``; ``-22 to 94`` when an end is negative (a dash would read as a minus)."""
+    sep = " to " if low < 0 or high < 0 else "\u2013"
+    return f"{_pnum(low, digits)}{sep}{_pnum(high, digits)}"
 
 
 def interval_percent(low: float | None, high: float | None, digits: int = 0) -> str:
     """``39–75%``; empty when either end is missing."""
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return ""
-    return f"{_pnum(low, digits)}\u2013{_pnum(high, digits)}%"
+    return f"{_range(low, high, digits)}%"
 
 
 def weight_percent(w: float | None) -> str:

@@ -227,6 +227,24 @@ def test_endpoint_nobody_reports_and_empty_group(studies):
     assert_layout_clean(fig)
 
 
+def test_intervals_beyond_the_axis_get_arrows_and_are_said_as_computed():
+    studies = [study("a", "A 2020", ALLO, 5, [outcome("OS", count=0, total=5)]),
+               study("b", "B 2021", ALLO, 20, [outcome("OS", count=1, total=20)]),
+               study("c", "C 2022", ALLO, 8, [outcome("OS", count=8, total=8)])]
+    fig, (r,), _ = draw(studies, endpoints=("OS",), index=None, scale="raw", ci_method="z")
+    assert r.ci_low < 0 < 1 < r.pi_high  # the raw scale reaches past 0-100%
+    diamond = by_gid(fig, element_id("diamond", "OS", 12, None, "pooled"))
+    assert diamond.get_xy()[:, 0].min() == pytest.approx(100 * r.ci_low)  # not moved
+    heads = [line.get_marker() for ax in fig.axes for line in ax.get_lines()
+             if line.get_marker() in ("<", ">")]
+    assert sorted(heads) == ["<", ">"]
+    shown = all_text(fig)
+    assert "Arrows: the interval continues beyond the 0\u2013100% axis" in shown
+    assert fmt.percent_bracket(r.estimate, r.ci_low, r.ci_high) in shown
+    assert f"[{100 * r.ci_low:.0f} to {100 * r.ci_high:.0f}]" in shown
+    assert_layout_clean(fig)
+
+
 def test_no_results_is_a_usage_error():
     with pytest.raises(UsageError):
         forest_plot([])
