@@ -18,18 +18,18 @@ STUB_SVG = ('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" widt
             '<g id="figure_1" clip-path="url(#p1)"><text>stub</text></g></svg>\n')
 
 
-def stub_figure(analysis, studies):  # noqa: ANN001, ARG001 - the FigureMaker signature
+def stub_figure(analysis, studies):
     return FigureFiles(svg=STUB_SVG, png=b"\x89PNG stub " + analysis.stem.encode())
 
 
-def build(studies=None, **options):  # noqa: ANN001, ANN003
+def build(studies=None, **options):
     index_id = options.pop("index_id", None)
     return build_report(six_studies() if studies is None else studies,
                         AnalysisOptions.create(**options), index_id=index_id,
                         figures=stub_figure)
 
 
-def text_of(report) -> tuple[str, str]:  # noqa: ANN001
+def text_of(report) -> tuple[str, str]:
     files = report_files(report)
     return files["index.html"].decode(), files["report.md"].decode()
 
@@ -93,11 +93,11 @@ def test_glmm_is_shown_beside_the_default_and_its_fallbacks_are_said():
 
 
 def test_glmm_errors_are_reported_not_raised(monkeypatch):
-    import metaview.report.content as content
+    from metaview.report import content
 
     real = content.analyse
 
-    def failing(studies, options):  # noqa: ANN001
+    def failing(studies, options):
         if options.model.value == "glmm":
             raise AnalysisError("the GLMM exploded")
         return real(studies, options)
@@ -105,7 +105,7 @@ def test_glmm_errors_are_reported_not_raised(monkeypatch):
     monkeypatch.setattr(content, "analyse", failing)
     report = build()
     assert all(a.companion_error == "the GLMM exploded" for a in report.analyses)
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "not run (see caveats)" in md
     assert "It could not be run: OS 12 mo: the GLMM exploded" in md
 
@@ -114,7 +114,7 @@ def test_with_glmm_as_the_model_the_default_is_shown_beside_it():
     report = build(model="glmm")
     assert report.companion_options is not None
     assert report.companion_options.model.value == "random"
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "Default model (95% CI)" in md
     assert "binomial-normal generalised linear mixed model" in md
     assert 'rma.glmm(xi, ni, measure="PLO"' in md
@@ -141,7 +141,7 @@ def test_without_an_index_cohort_there_is_no_comparison_section():
 def test_explicit_index_is_compared_and_recorded_in_the_command_line():
     report = build(index_id="zurko2023")
     assert report.analyses[0].comparisons[0].index.id == "zurko2023"
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "Zurko 2023 against the literature" in md
     assert "--index zurko2023" in md
 
@@ -150,7 +150,7 @@ def test_explicit_index_is_compared_and_recorded_in_the_command_line():
 
 
 def test_caveats_come_from_the_data():
-    html, md = text_of(build())
+    _html, md = text_of(build())
     caveats = md.split("## Caveats", 1)[1].split("\n## ", 1)[0]
     assert "Different arms are not pooled together." in caveats
     assert "Time origins differ (OS 12 mo)." in caveats
@@ -167,7 +167,7 @@ def test_caveats_come_from_the_data():
 
 
 def test_no_group_pools_arms_together_and_says_so():
-    html, md = text_of(build(group_by=None))
+    _html, md = text_of(build(group_by=None))
     assert "All arms are pooled together (no grouping)." in md
     assert "All series were pooled together (no grouping)." in md
     assert "--no-group" in md
@@ -175,7 +175,7 @@ def test_no_group_pools_arms_together_and_says_so():
 
 def test_excluded_study_is_named():
     report = build(exclude=["chow2019"])
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "Left out on request (--exclude): Chow 2019." in md
     assert "chow2019: excluded with --exclude" not in md
     assert "Chow 2019: excluded with --exclude" in md
@@ -204,8 +204,8 @@ def test_excluded_study_is_named():
          ["prediction intervals (Higgins", "Q-profile"]),
     ],
 )
-def test_methods_are_written_from_the_options_used(options, present, absent):  # noqa: ANN001
-    html, md = text_of(build(**options))
+def test_methods_are_written_from_the_options_used(options, present, absent):
+    _html, md = text_of(build(**options))
     methods = md.split("## Methods", 1)[1].split("\n## ", 1)[0]
     for text in present:
         assert text in methods, text
@@ -214,7 +214,7 @@ def test_methods_are_written_from_the_options_used(options, present, absent):  #
 
 
 def test_software_versions_and_options_are_listed():
-    html, md = text_of(build())
+    _html, md = text_of(build())
     for name in ("metaview", "Python", "numpy", "scipy", "matplotlib"):
         assert f"| {name} |" in md
     assert ("metaview report PATH -o DIR --model random --tau2 REML --ci hk-adhoc --scale "
@@ -241,7 +241,7 @@ def test_every_reported_number_is_in_the_provenance_table():
     assert used[("cong2024", "OS")] == "OS 12 mo (allo-HSCT after CAR-T failure)"
     fried_pfs = used[("fried2023", "PFS")]
     assert fried_pfs.startswith("not used (PFS is analysed at 12 months; this figure is at 24")
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "D: a Kaplan-Meier value of exactly 70% with 10 patients" in md
     assert "45% (95% CI 31\u201366%, log)" in md
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -83,11 +84,11 @@ def test_png_and_svg_of_one_figure_are_deterministic(real_report):
 
 
 def test_timestamp_only_when_asked(real_files):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     assert b"generated 20" not in real_files["index.html"]
     report = build_report(six_studies(), AnalysisOptions.create(), figures=False,
-                          timestamp=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+                          timestamp=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
     html = report_files(report)["index.html"].decode()
     assert "generated 2025-01-02T03:04:05+00:00" in html
 
@@ -130,7 +131,7 @@ def test_rewriting_keeps_files_it_did_not_write(tmp_path, small_report):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
-def _existing_report(tmp_path: Path, small_report) -> tuple[Path, dict[str, bytes]]:  # noqa: ANN001
+def _existing_report(tmp_path: Path, small_report) -> tuple[Path, dict[str, bytes]]:
     out = tmp_path / "reports"
     write_report(small_report, out)
     (out / "notes.txt").write_text("not the report's")
@@ -144,7 +145,7 @@ def test_a_failure_while_writing_leaves_the_existing_report_untouched(tmp_path, 
     calls = []
     real = writer_module.write_file
 
-    def flaky(path, data):  # noqa: ANN001
+    def flaky(path, data):
         calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
@@ -164,7 +165,7 @@ def test_a_failure_while_swapping_restores_the_previous_report(tmp_path, small_r
     calls = []
     real = os.replace
 
-    def flaky(src, dst):  # noqa: ANN001
+    def flaky(src, dst):
         calls.append((src, dst))
         if len(calls) == 5:  # in the middle of moving the new files in
             raise OSError(5, "Input/output error")
@@ -179,7 +180,7 @@ def test_a_failure_while_swapping_restores_the_previous_report(tmp_path, small_r
 
 
 def test_a_failure_in_a_new_folder_leaves_nothing(tmp_path, small_report, monkeypatch):
-    def broken(path, data):  # noqa: ANN001
+    def broken(path, data):
         raise OSError(13, "Permission denied")
 
     monkeypatch.setattr(writer_module, "write_file", broken)
