@@ -38,7 +38,8 @@ body {
         "Noto Sans", "Liberation Sans", sans-serif;
 }
 header, main, footer { max-width: 78rem; margin: 0 auto; padding: 0 2rem; }
-header { padding-top: 2.2rem; padding-bottom: 1rem; border-bottom: 3px solid var(--accent); }
+header { padding-top: 2.2rem; }
+nav { border-bottom: 3px solid var(--accent); padding-bottom: 1rem; }
 h1 { font-size: 1.9rem; line-height: 1.2; margin: 0 0 .3rem; }
 .subtitle { color: var(--muted); margin: 0 0 1rem; font-size: 1.05rem; }
 nav ol { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap;
@@ -85,7 +86,7 @@ table.provenance td:nth-child(3) { min-width: 7rem; }
 table.provenance td:nth-child(4), table.provenance td:nth-child(5) { min-width: 15rem; }
 table.provenance td:nth-child(6) { min-width: 8rem; }
 table.provenance td:last-child { white-space: nowrap; }
-table.warnings td:first-child { white-space: nowrap; }
+table.warnings td:first-child, table.warnings td:nth-child(2) { white-space: nowrap; }
 table.inputs td:last-child, table.inputs td:first-child { font-family: ui-monospace, Menlo,
   Consolas, "Liberation Mono", monospace; font-size: .8rem; }
 table.versions, table.inputs { width: auto; }
