@@ -104,13 +104,18 @@ def tau2_sj(y: Array, v: Array, mask: Mask | None = None) -> Array:
 
 
 def _fisher_scoring(y: Array, v: Array, mask: Mask, k: Array, *, reml: bool) -> Array:
-    """ML or REML by Fisher scoring from the HE estimate, halving steps that go below 0."""
+    """ML or REML by Fisher scoring from the HE estimate, halving steps that go below 0.
+
+    Only the rows still moving are iterated (a few slow rows no longer keep the whole batch
+    iterating); each row's sequence of iterates is unchanged.
+    """
     tau2 = tau2_he(y, v, mask)
-    active = k > 1
+    idx = np.flatnonzero(k > 1)
+    ys, vs, ms, ts = y[idx], v[idx], mask[idx], tau2[idx]
     for _ in range(MAX_ITER):
-        if not active.any():
+        if idx.size == 0:
             break
-        w, _, r = weighted(y, v, mask, tau2)
+        w, _, r = weighted(ys, vs, ms, ts)
         sw = w.sum(axis=1)
         sw2 = (w**2).sum(axis=1)
         ypy = ((w * r) ** 2).sum(axis=1)  # y'PPy
@@ -120,22 +125,32 @@ def _fisher_scoring(y: Array, v: Array, mask: Mask, k: Array, *, reml: bool) -> 
             adj = (ypy - trp) / trpp
         else:
             adj = (ypy - sw) / sw2
-        adj = np.where(active, adj, 0.0)
-        adj = _halve_below_zero(tau2, adj)
-        new = tau2 + adj
-        active = active & (np.abs(new - tau2) >= THRESHOLD)
-        tau2 = new
+        adj = _halve_below_zero(ts, adj)
+        new = ts + adj
+        # a score pointing below 0 from (next to) 0: the maximum is on the boundary
+        at_zero = (adj < 0.0) & (new < THRESHOLD)
+        new = np.where(at_zero, 0.0, new)
+        tau2[idx] = new
+        moving = (np.abs(new - ts) >= THRESHOLD) & ~at_zero
+        idx, ys, vs, ms, ts = idx[moving], ys[moving], vs[moving], ms[moving], new[moving]
     return np.where(k > 1, np.maximum(tau2, 0.0), 0.0)
 
 
 def _halve_below_zero(tau2: Array, adj: Array) -> Array:
-    """Halve each step until ``tau2 + adj >= 0`` (metafor's step halving)."""
+    """Halve each step until ``tau2 + adj >= 0`` (metafor's step halving); only the rows
+    whose step overshoots are looped over."""
+    bad = np.flatnonzero(tau2 + adj < 0.0)
+    if bad.size == 0:
+        return adj
+    t, a = tau2[bad], adj[bad]
     for _ in range(1100):
-        bad = tau2 + adj < 0.0
-        if not bad.any():
+        still = t + a < 0.0
+        if not still.any():
             break
-        adj = np.where(bad, adj / 2.0, adj)
-    return np.where(tau2 + adj < 0.0, -tau2, adj)
+        a = np.where(still, a / 2.0, a)
+    adj = adj.copy()
+    adj[bad] = np.where(t + a < 0.0, -t, a)
+    return adj
 
 
 def solve_q(y: Array, v: Array, mask: Mask, target: Array) -> Array:
