@@ -24,7 +24,7 @@ from metaview.render import format as fmt
 from metaview.render import forest
 from metaview.render.forest import element_id, forest_plot, save_figure
 
-from forest_data import ALLO, LONG_LABEL, PIVOTAL, many_studies, outcome, six_studies, study
+from forest_data import ALLO, LONG_LABEL, PIVOTAL, many_studies, outcome, study
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -272,7 +272,8 @@ def assert_layout_clean(fig: Figure) -> None:
     x0, y0, x1, y1 = (boxes[:, i][:, None] for i in range(4))
     overlap = ((x0 < x1.T - tol) & (x0.T < x1 - tol) & (y0 < y1.T - tol) & (y0.T < y1 - tol))
     np.fill_diagonal(overlap, False)
-    pairs = [(flat(items[i]), flat(items[j])) for i, j in zip(*np.nonzero(overlap)) if i < j]
+    rows, cols = np.nonzero(overlap)
+    pairs = [(flat(items[i]), flat(items[j])) for i, j in zip(rows, cols, strict=True) if i < j]
     assert not pairs, pairs[:5]
     for ax in fig.axes:
         box = ax.get_tightbbox(renderer)
