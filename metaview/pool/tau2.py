@@ -32,6 +32,8 @@ Mask = NDArray[np.bool_]
 #: convergence threshold on tau2 for the iterative estimators (metafor's default is 1e-5)
 THRESHOLD = 1e-12
 MAX_ITER = 1000
+#: Fisher scoring steps before the remaining rows are solved by bisection on the score
+SCORING_STEPS = 40
 
 
 def _prep(y: Array, v: Array, mask: Mask | None) -> tuple[Array, Array, Mask, Array]:
@@ -112,20 +114,16 @@ def _fisher_scoring(y: Array, v: Array, mask: Mask, k: Array, *, reml: bool) -> 
     tau2 = tau2_he(y, v, mask)
     idx = np.flatnonzero(k > 1)
     ys, vs, ms, ts = y[idx], v[idx], mask[idx], tau2[idx]
-    for _ in range(MAX_ITER):
+    for iteration in range(MAX_ITER):
         if idx.size == 0:
             break
-        w, _, r = weighted(ys, vs, ms, ts)
-        sw = w.sum(axis=1)
-        sw2 = (w**2).sum(axis=1)
-        ypy = ((w * r) ** 2).sum(axis=1)  # y'PPy
-        if reml:
-            trp = sw - sw2 / sw
-            trpp = sw2 - 2.0 * (w**3).sum(axis=1) / sw + sw2**2 / sw**2
-            adj = (ypy - trp) / trpp
-        else:
-            adj = (ypy - sw) / sw2
-        adj = _halve_below_zero(ts, adj)
+        if iteration == SCORING_STEPS:
+            # the few rows where scoring converges linearly and slowly: solve the score
+            # equation directly, from a bracket around the current iterate
+            tau2[idx] = _score_root(ys, vs, ms, ts, reml=reml)
+            break
+        score, info = _score(ys, vs, ms, ts, reml=reml)
+        adj = _halve_below_zero(ts, score / info)
         new = ts + adj
         # a score pointing below 0 from (next to) 0: the maximum is on the boundary
         at_zero = (adj < 0.0) & (new < THRESHOLD)
@@ -134,6 +132,49 @@ def _fisher_scoring(y: Array, v: Array, mask: Mask, k: Array, *, reml: bool) -> 
         moving = (np.abs(new - ts) >= THRESHOLD) & ~at_zero
         idx, ys, vs, ms, ts = idx[moving], ys[moving], vs[moving], ms[moving], new[moving]
     return np.where(k > 1, np.maximum(tau2, 0.0), 0.0)
+
+
+def _score(y: Array, v: Array, mask: Mask, tau2: Array, *, reml: bool) -> tuple[Array, Array]:
+    """Score of the (restricted) log-likelihood in tau2 (times 2) and its expected information."""
+    w, _, r = weighted(y, v, mask, tau2)
+    sw = w.sum(axis=1)
+    sw2 = (w**2).sum(axis=1)
+    ypy = ((w * r) ** 2).sum(axis=1)  # y'PPy
+    if reml:
+        trp = sw - sw2 / sw
+        trpp = sw2 - 2.0 * (w**3).sum(axis=1) / sw + sw2**2 / sw**2
+        return ypy - trp, trpp
+    return ypy - sw, sw2
+
+
+def _score_root(y: Array, v: Array, mask: Mask, tau2: Array, *, reml: bool) -> Array:
+    """The root of the score nearest ``tau2`` (the point scoring was converging to), by
+    bisection in a bracket with a positive score below and a negative one above; 0 when the
+    score is already negative at 0."""
+    score, _ = _score(y, v, mask, tau2, reml=reml)
+    lo = np.where(score > 0, tau2, tau2 / 2.0)
+    hi = np.where(score > 0, tau2 * 2.0 + 1e-8, tau2)
+    for _ in range(200):  # widen until the bracket holds
+        s_lo, _ = _score(y, v, mask, lo, reml=reml)
+        s_hi, _ = _score(y, v, mask, hi, reml=reml)
+        bad_lo = (s_lo < 0) & (lo > 0)
+        bad_hi = s_hi > 0
+        if not (bad_lo.any() or bad_hi.any()):
+            break
+        lo = np.where(bad_lo, np.where(lo < 1e-300, 0.0, lo / 2.0), lo)
+        hi = np.where(bad_hi, hi * 2.0, hi)
+    s_lo, _ = _score(y, v, mask, lo, reml=reml)
+    boundary = s_lo < 0  # lo reached 0 and the score is still negative there
+    for _ in range(200):
+        # rows stop on their own, so a row's result does not depend on the rest of the batch
+        open_ = hi - lo > THRESHOLD * np.maximum(1.0, hi)
+        if not open_.any():
+            break
+        mid = 0.5 * (lo + hi)
+        s_mid, _ = _score(y, v, mask, mid, reml=reml)
+        lo = np.where(open_ & (s_mid > 0), mid, lo)
+        hi = np.where(open_ & (s_mid <= 0), mid, hi)
+    return np.where(boundary, 0.0, 0.5 * (lo + hi))
 
 
 def _halve_below_zero(tau2: Array, adj: Array) -> Array:
