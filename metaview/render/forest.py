@@ -421,8 +421,9 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
         lines.append(f"{MARK_ORIGIN} Time counted from {origin}, not from {ref} as for the rest "
                      f"of the group: {', '.join(dict.fromkeys(who))}.")
     if not_reported:
-        lines.append("NR: not reported at this landmark; the row says what the study reports "
-                     "instead. Nothing is interpolated.")
+        where = " at this landmark" if any(p.time is not None for p in panels) else ""
+        lines.append(f"NR: not reported{where}; the row says what the study reports instead, "
+                     "if anything. Nothing is interpolated.")
     names = [_CI_SOURCE_NAMES[s] for s in sources if s in _CI_SOURCE_NAMES]
     parts = []
     if names:

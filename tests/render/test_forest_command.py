@@ -102,3 +102,16 @@ def test_same_svg_bytes_across_runs(tmp_path):
                        check=True, cwd=ROOT, env=env, capture_output=True)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+COMMITTED = ROOT / "reports" / "forest-12m.svg"
+REGENERATE = ("metaview forest studies/ --endpoint OS --endpoint PFS --time 12 "
+              "-o reports/forest-12m.{png,svg,pdf} --force")
+
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="reports/forest-12m.svg is not there")
+def test_committed_figure_is_current(tmp_path):
+    out = tmp_path / "forest-12m.svg"
+    assert run(str(STUDIES), "--endpoint", "OS", "--endpoint", "PFS", "--time", "12",
+               "-o", str(out)) == 0
+    assert out.read_bytes() == COMMITTED.read_bytes(), f"out of date; run: {REGENERATE}"
