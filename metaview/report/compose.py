@@ -153,13 +153,15 @@ def _digits(p: float | None) -> int:
 
 
 def pct_ci(est: float | None, low: float | None, high: float | None) -> str:
-    """``59% (48–69)``."""
+    """``59% (48–69)``; the estimate alone when the interval is missing or not finite."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return pct(est)
     return fmt.percent_ci(est, low, high, _digits(est))
 
 
 def pct_range(low: float | None, high: float | None, est: float | None = None) -> str:
     """``12–94%`` (an interval without its centre; decimals as for ``est``)."""
-    if low is None or high is None:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return DASH
     d = _digits(est if est is not None else min(low, 1 - high))
     return f"{100 * low:.{d}f}{DASH}{100 * high:.{d}f}%"
@@ -632,7 +634,7 @@ def _pooled(ctx: _Context) -> Section:
         sub.add(_pooled_table(ctx, rows, comp_head))
         sec.subsections.append(sub)
     if mixed:
-        title = ("All series together (arms mixed: for reference only)"
+        title = (f"All series together ({ctx.group_word()}s mixed: for reference only)"
                  if ctx.grouped else "All series")
         sub = Section("pooled-all", title)
         if ctx.grouped:
@@ -736,9 +738,13 @@ def _leave_one_out(ctx: _Context) -> Section:
                                          sum(g.k > 0 for g in a.groups) < 2):
                 continue
             for x in res.leave_one_out:
+                left = pct_ci(x.estimate, x.ci_low, x.ci_high)
+                if res.k == 2:
+                    left += " (one series left)"
                 rows.append((short_name(a.endpoint, a.time_months), res.group or "all series",
-                             ctx.label(x.omitted), pct_ci(x.estimate, x.ci_low, x.ci_high),
-                             pct_range(x.pi_low, x.pi_high, x.estimate), sig(x.tau2),
+                             ctx.label(x.omitted), left,
+                             pct_range(x.pi_low, x.pi_high, x.estimate),
+                             DASH if res.k == 2 else sig(x.tau2),
                              DASH if x.i2 is None else f"{x.i2:.0f}%"))
     if rows:
         sub.add(Table(columns=("Endpoint", "Pooled set", "Left out", f"Pooled ({ctx.level} CI)",
