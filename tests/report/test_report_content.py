@@ -183,7 +183,7 @@ def test_excluded_study_is_named():
 
 
 def test_leave_one_out_table_never_shows_nan():
-    html, md = text_of(build(leave_one_out=True))
+    _html, md = text_of(build(leave_one_out=True))
     loo = md.split("### Leave-one-out", 1)[1].split("\n## ", 1)[0]
     assert "| OS 12 mo | allo-HSCT after CAR-T failure | Chow 2019 |" in loo
     assert "PFS 12 mo | allo-HSCT after CAR-T failure | Cong 2024 | 45% (one series left) | \u2013" in loo
@@ -192,7 +192,7 @@ def test_leave_one_out_table_never_shows_nan():
 
 
 def test_grouping_by_another_field_is_named_as_such():
-    html, md = text_of(build(group_by="design"))
+    _html, md = text_of(build(group_by="design"))
     assert "Grouped by design, not by arm." in md
     assert "### All series together (designs mixed: for reference only)" in md
     assert "Between-group p" in md
@@ -203,7 +203,7 @@ def test_other_requested_landmark():
     report = build(time_months=24)
     assert [(a.endpoint, a.time_months) for a in report.analyses][:2] == [
         ("OS", 24.0), ("PFS", 24.0)]
-    html, md = text_of(report)
+    _html, md = text_of(report)
     assert "Time-to-event endpoints were taken at 24 months" in md
     assert "Other landmarks reported by at least two series (12 months)" in md
 
