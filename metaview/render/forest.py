@@ -1073,11 +1073,12 @@ def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
 def _draw_arrows(ax: "Axes", low: float, high: float, y: float, colour: str) -> None:
     """Arrow heads just outside the axis ends where an interval (proportions) continues
     beyond them; the line itself is clipped by the axes."""
-    from matplotlib.transforms import offset_copy
+    from matplotlib.transforms import ScaledTranslation
 
     for end, beyond, marker, shift in ((0.0, low < 0.0, "<", -1.8), (100.0, high > 1.0, ">", 1.8)):
-        if beyond:
-            outside = offset_copy(ax.transData, fig=ax.figure, x=shift, y=0.0, units="points")
+        if beyond:  # shift in points, outward
+            outside = ax.transData + ScaledTranslation(shift / 72.0, 0.0,
+                                                       ax.figure.dpi_scale_trans)
             ax.plot([end], [y], marker=marker, markersize=3.6, color=colour, clip_on=False,
                     zorder=4, linestyle="none", markeredgewidth=0, transform=outside)
 
