@@ -104,6 +104,19 @@ def test_inputs_hash_is_sha256_of_the_files_in_name_order(real_report, real_file
         assert hashlib.sha256(p.read_bytes()).hexdigest() in md
 
 
+def test_study_text_stays_text_inside_the_drawn_figures():
+    from conftest import hostile_study
+
+    report = build_report(six_studies() + [hostile_study()], AnalysisOptions.create(
+        endpoints=["OS"]))
+    files = report_files(report)
+    html = files["index.html"].decode().lower()
+    svg = files["forest-os-12m.svg"].decode().lower()
+    for text in (html, svg):
+        assert "<script" not in text and "<img" not in text and "<iframe" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+
+
 # --------------------------------------------------------------------------- writing
 
 
