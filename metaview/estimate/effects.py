@@ -124,7 +124,7 @@ def _reported_effect(o: Outcome, scale: Scale, level: float) -> OutcomeEffect:
     else:
         es = transforms.effect_sizes(p * size, size, scale)
         yi, vi, corrected = float(es.yi), float(es.vi), bool(es.corrected)
-    from scipy.special import ndtri
+    from metaview.distributions import norm_ppf as ndtri
 
     z = float(ndtri(0.5 + level / 2.0))
     half = z * math.sqrt(vi)

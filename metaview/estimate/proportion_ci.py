@@ -33,7 +33,7 @@ def proportion_ci(
     Checked against statsmodels ``proportion_confint(method="wilson" | "beta" |
     "agresti_coull" | "jeffreys" | "normal")`` and Newcombe (1998), Table I.
     """
-    from scipy.special import betaincinv, ndtri
+    from metaview.distributions import norm_ppf as ndtri
 
     method = parse(StudyCI, method, option="--study-ci")
     x = np.asarray(x, dtype=float)
@@ -48,9 +48,13 @@ def proportion_ci(
             half = z / denom * np.sqrt(x * (n - x) / n + z**2 / 4.0)
             lo, hi = centre - half, centre + half
         elif method is StudyCI.CLOPPER_PEARSON:
+            from scipy.special import betaincinv
+
             lo = np.where(x > 0, betaincinv(x, n - x + 1.0, alpha / 2.0), 0.0)
             hi = np.where(x < n, betaincinv(x + 1.0, n - x, 1.0 - alpha / 2.0), 1.0)
         elif method is StudyCI.JEFFREYS:
+            from scipy.special import betaincinv
+
             lo = betaincinv(x + 0.5, n - x + 0.5, alpha / 2.0)
             hi = betaincinv(x + 0.5, n - x + 0.5, 1.0 - alpha / 2.0)
         elif method is StudyCI.AGRESTI_COULL:

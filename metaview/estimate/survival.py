@@ -55,7 +55,7 @@ def se_from_interval(
     ValueError
         When the interval carries no information (both ends truncated, or zero width).
     """
-    from scipy.special import ndtri
+    from metaview.distributions import norm_ppf as ndtri
 
     method = parse(ReportedCIMethod, ci_method, option="ci_method")
     scale = parse(Scale, scale, option="--scale")

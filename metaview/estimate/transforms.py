@@ -165,6 +165,6 @@ def back_transform_interval(
 
 
 def _expit(y: Array) -> Array:
-    from scipy.special import expit
+    from metaview.distributions import expit
 
     return np.asarray(expit(y), dtype=float)

@@ -444,7 +444,7 @@ def _data_warnings(rows: list[_Row], options: AnalysisOptions) -> list[str]:
 
 def _subgroup_test(groups: list[PooledResult]) -> SubgroupTest | None:
     """Fixed-effect Q test of the group means (each weighted by 1/se^2)."""
-    from scipy.special import chdtrc
+    from metaview.distributions import chi2_sf as chdtrc
 
     usable = [g for g in groups if g.k >= 1 and g.theta is not None and g.se]
     if len(usable) < 2:
@@ -469,7 +469,8 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
     the two-sided z test of ``d = 0``, and whether the index estimate lies inside the
     others' prediction interval.
     """
-    from scipy.special import ndtr, ndtri
+    from metaview.distributions import norm_cdf as ndtr
+    from metaview.distributions import norm_ppf as ndtri
 
     ids = {s.id: s for s in studies}
     if index_id not in ids:

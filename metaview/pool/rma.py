@@ -81,7 +81,11 @@ def fit_rma(
     ``s2 = (k-1) sum(1/v) / ((sum 1/v)^2 - sum 1/v^2)``; for the common-effect model
     I2 = max(0, (Q - df)/Q) and H2 = Q/df.
     """
-    from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
+    from metaview.distributions import chi2_sf as chdtrc
+    from metaview.distributions import norm_cdf as ndtr
+    from metaview.distributions import norm_ppf as ndtri
+    from metaview.distributions import t_cdf as stdtr
+    from metaview.distributions import t_ppf as stdtrit
 
     test = parse(CIMethod, test, option="--ci")
     if test is CIMethod.T:

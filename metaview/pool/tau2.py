@@ -263,7 +263,7 @@ def q_profile(
     The lower bound solves ``Q(tau2) = chi2_{k-1}(1 - a/2)``, the upper bound
     ``Q(tau2) = chi2_{k-1}(a/2)``; a bound is 0 when Q(0) is already below its target.
     """
-    from scipy.special import chdtri
+    from metaview.distributions import chi2_isf as chdtri
 
     y, v, mask, k = _prep(y, v, mask)
     alpha = 1.0 - level
