@@ -143,7 +143,10 @@ class StudyEstimate:
     derived_text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))
+        return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS}
+
+
+_STUDY_ESTIMATE_FIELDS = tuple(f.name for f in fields(StudyEstimate))
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,8 @@ class Comparison:
 
 def _clean(value: Any) -> Any:
     """JSON-safe copy: tuples to lists, NaN and infinities to None, numpy scalars to floats."""
+    if type(value) is float:  # the common case first
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
