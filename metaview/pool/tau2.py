@@ -161,7 +161,7 @@ def _score_root(y: Array, v: Array, mask: Mask, tau2: Array, *, reml: bool) -> A
         bad_hi = s_hi > 0
         if not (bad_lo.any() or bad_hi.any()):
             break
-        lo = np.where(bad_lo, np.where(lo < 1e-300, 0.0, lo / 2.0), lo)
+        lo = np.where(bad_lo, np.where(lo < THRESHOLD, 0.0, lo / 2.0), lo)
         hi = np.where(bad_hi, hi * 2.0, hi)
     s_lo, _ = _score(y, v, mask, lo, reml=reml)
     boundary = s_lo < 0  # lo reached 0 and the score is still negative there
