@@ -138,7 +138,8 @@ def _endpoint_order(e: str) -> tuple[int, str]:
     return (first.index(e) if e in first else len(first), e)
 
 
-def _group_of(study: Study, group_by: str | None) -> str | None:
+def group_of(study: Study, group_by: str | None) -> str | None:
+    """The group a study falls in for ``--group-by`` (None without grouping)."""
     if group_by is None:
         return None
     value = study.characteristic(group_by)
@@ -189,7 +190,7 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
             plan.excluded.append((s, f"{endpoint}{_time_text(time)} reported as {o.describe()} "
                                      f"but {eff}"))
             continue
-        plan.rows.append(_Row(s, o, eff, _group_of(s, options.group_by)))
+        plan.rows.append(_Row(s, o, eff, group_of(s, options.group_by)))
     return plan
 
 
@@ -218,8 +219,8 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
     plan = _plan(studies, endpoint, time, options)
     groups: list[str | None] = []
     if options.group_by is not None:
-        seen = dict.fromkeys(_group_of(s, options.group_by) for s in studies)
-        index_groups = {_group_of(s, options.group_by) for s in studies if s.index}
+        seen = dict.fromkeys(group_of(s, options.group_by) for s in studies)
+        index_groups = {group_of(s, options.group_by) for s in studies if s.index}
         groups = sorted(seen, key=lambda g: (g not in index_groups, str(g)))
     # one block per group, then the overall one; a single group is the overall analysis
     blocks: list[tuple[str | None, list[int]]] = []
@@ -249,7 +250,7 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
                       tuple(o.describe() for o in s.outcomes if o.endpoint == plan.endpoint),
                       s.arm)
         for s, reason in plan.excluded
-        if group is None or _group_of(s, options.group_by) == group
+        if group is None or group_of(s, options.group_by) == group
     )
     warnings = list(plan.warnings)
     warnings.extend(_data_warnings(rows, options))
@@ -477,9 +478,9 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
         raise UsageError(f"--index {index_id}: no study has this id "
                          f"(ids: {', '.join(sorted(ids))})")
     index = ids[index_id]
-    group = _group_of(index, options.group_by)
+    group = group_of(index, options.group_by)
     others = [s for s in studies if s.id != index_id and
-              (options.group_by is None or _group_of(s, options.group_by) == group)]
+              (options.group_by is None or group_of(s, options.group_by) == group)]
     opts = replace(options, group_by=None)
     out: list[Comparison] = []
     for endpoint, time in endpoint_landmarks([index], opts):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from metaview.model import Comparison, Outcome, PooledResult, Study
+from metaview.pool.analysis import group_of
 from metaview.render import format as fmt
 from metaview.report.content import (
     Analysis,
@@ -400,7 +401,7 @@ def _question(ctx: _Context) -> Section:
 
 def _same_group(ctx: _Context, a: Study, b: Study) -> bool:
     field = ctx.options.group_by
-    return field is None or _group_value(a, field) == _group_value(b, field)
+    return field is None or group_of(a, field) == group_of(b, field)
 
 
 def _study_facts(s: Study) -> list[tuple[str, str]]:
@@ -626,7 +627,7 @@ def _pooled(ctx: _Context) -> Section:
             mixed.append((a, o))
     index_group = None
     if ctx.index is not None and ctx.grouped:
-        index_group = _group_value(ctx.index, ctx.options.group_by)
+        index_group = group_of(ctx.index, ctx.options.group_by)
     order = sorted(groups, key=lambda g: (g != index_group, str(g)))
     for name in order:
         rows = groups[name]
@@ -647,18 +648,6 @@ def _pooled(ctx: _Context) -> Section:
     if ctx.options.leave_one_out:
         sec.subsections.append(_leave_one_out(ctx))
     return sec
-
-
-def _group_value(study: Study, field: str | None) -> str | None:
-    if field is None:
-        return None
-    value = study.characteristic(field)
-    if isinstance(value, dict):
-        if "count" in value and "total" in value:
-            return f"{value['count']}/{value['total']}"
-        if "median" in value:
-            return f"median {value['median']}"
-    return "(not reported)" if value is None else str(value)
 
 
 def _slug(text: str) -> str:
