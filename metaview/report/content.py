@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -318,12 +317,7 @@ def _companion_options(options: AnalysisOptions) -> AnalysisOptions | None:
 def _run_companion(studies: Sequence[Study],
                    options: AnalysisOptions) -> tuple[tuple[PooledResult, ...], str | None]:
     try:
-        with warnings.catch_warnings():
-            # The optimiser's trial points may overflow exp(); the fit checks its own
-            # convergence and says so in the result's warnings.
-            warnings.filterwarnings("ignore", message="overflow encountered",
-                                    category=RuntimeWarning)
-            return tuple(analyse(studies, options)), None
+        return tuple(analyse(studies, options)), None
     except MetaviewError as exc:
         return (), str(exc)
 
