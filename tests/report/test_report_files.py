@@ -8,7 +8,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from conftest import STUDIES_DIR, six_studies
+from tests.report.conftest import STUDIES_DIR, six_studies
 
 from metaview.cli import main
 from metaview.errors import OutputError
