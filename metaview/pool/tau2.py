@@ -184,7 +184,11 @@ def _halve_below_zero(tau2: Array, adj: Array) -> Array:
     if bad.size == 0:
         return adj
     t, a = tau2[bad], adj[bad]
-    for _ in range(1100):
+    # the number of halvings needed, at once; the loop only mends round-off
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(t > 0.0, np.ceil(np.log2(-a / t)), 0.0)
+    a = np.where(t > 0.0, np.ldexp(a, -np.clip(m, 0, 1100).astype(int)), -t)
+    for _ in range(64):
         still = t + a < 0.0
         if not still.any():
             break
