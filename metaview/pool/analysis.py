@@ -270,12 +270,12 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         return PooledResult(**base, **empty, studies=(), warnings=tuple(warnings))  # type: ignore[arg-type]
     if len(rows) == 1:
         r = rows[0]
-        est = _study_estimate(r, weight=100.0)
+        only = _study_estimate(r, weight=100.0)
         warnings.append(f"only one study ({r.study.id}) reports {plan.endpoint}"
                         f"{_time_text(plan.time)}: its own estimate is shown, nothing is pooled")
-        one = dict(empty, estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high,
+        one = dict(empty, estimate=only.estimate, ci_low=only.ci_low, ci_high=only.ci_high,
                    theta=r.effect.yi, se=math.sqrt(r.effect.vi))
-        return PooledResult(**base, **one, studies=(est,), warnings=tuple(warnings))  # type: ignore[arg-type]
+        return PooledResult(**base, **one, studies=(only,), warnings=tuple(warnings))  # type: ignore[arg-type]
 
     y = np.array([r.effect.yi for r in rows])
     v = np.array([r.effect.vi for r in rows])
@@ -330,7 +330,8 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
                               "random-effects model (REML, hk-adhoc)")
         else:
             try:
-                fit = fit_glmm([r.effect.count for r in rows], [r.effect.total for r in rows],
+                fit = fit_glmm([r.effect.count or 0 for r in rows],
+                               [r.effect.total or 0 for r in rows],
                                test=options.ci_method, level=options.level)
                 return fit, "glmm"
             except GlmmConvergenceError as exc:
@@ -360,8 +361,8 @@ def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: Anal
         for i in range(k):
             keep = [j for j in range(k) if j != i]
             try:
-                f = fit_glmm([rows[j].effect.count for j in keep],
-                             [rows[j].effect.total for j in keep],
+                f = fit_glmm([rows[j].effect.count or 0 for j in keep],
+                             [rows[j].effect.total or 0 for j in keep],
                              test=options.ci_method, level=options.level)
             except GlmmConvergenceError:
                 continue

@@ -93,7 +93,7 @@ def fit_glmm_ml(x: ArrayLike, n: ArrayLike) -> tuple[float, float, float]:
     pooled = float(np.log((x.sum() + 0.5) / (n.sum() - x.sum() + 0.5)))
     if np.all(x == 0) or np.all(x == n):
         raise GlmmConvergenceError("every study has 0 events or every study has only events")
-    cache: dict[float, float] = {}
+    cache: dict[str, float] = {}
 
     def profile(tau: float) -> float:
         mu, ll = _best_mu(tau, x, n, cache.get("mu", pooled))

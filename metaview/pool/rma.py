@@ -95,7 +95,7 @@ def fit_rma(
     k = kf.astype(np.int64)
     nb = y.shape[0]
 
-    tau2 = np.zeros(nb) if common else estimate_tau2(y, v, mask, method=method)
+    tau2 = np.zeros(nb) if method is None else estimate_tau2(y, v, mask, method=method)
 
     # heterogeneity statistics from the common-effect weights
     w0, _, r0 = weighted(y, v, mask, np.zeros(nb))
