@@ -1,8 +1,9 @@
 """Reading study files: safe YAML, every problem with its file, line and key.
 
 This is the only module that imports :mod:`yaml`. A study file is parsed with
-``yaml.SafeLoader`` only as far as its node tree (``compose``); Python values are built
-here from the nodes, so that
+``yaml.SafeLoader`` only as far as its node tree (``compose``; libyaml composes the same
+tree faster when PyYAML has it and the text is plain, see ``_compose``); Python values are
+built here from the nodes, so that
 
 * every key and value keeps its line number for messages;
 * duplicate keys are errors (PyYAML's constructor silently keeps the last one);
@@ -21,17 +22,19 @@ Every problem of every file is collected and raised at once as one
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
+import gc
 import math
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
@@ -98,12 +101,13 @@ def load_studies(paths: PathArg | Iterable[PathArg]) -> list[Study]:
     files, problems = _find(_as_list(paths))
     studies: list[Study] = []
     marks: list[_Marks] = []
-    for path in files:
-        study, file_problems, mark = _load_file(path)
-        problems.extend(file_problems)
-        if study is not None and mark is not None:
-            studies.append(study)
-            marks.append(mark)
+    with _collector_paused():
+        for path in files:
+            study, file_problems, mark = _load_file(path)
+            problems.extend(file_problems)
+            if study is not None and mark is not None:
+                studies.append(study)
+                marks.append(mark)
     problems.extend(_cross_file_problems(studies, marks))
     if problems:
         raise StudyFileError(problems)
@@ -190,6 +194,23 @@ def outcomes_frame(studies: Iterable[Study]) -> pd.DataFrame:
     for column in ("count", "total", "at_risk", "year", "patients", "line"):
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (and then restored as it was).
+
+    Loading a file leaves no reference cycles behind, so the collector finds nothing
+    here; left running, it would walk every study loaded so far again and again (a tenth
+    of the time for 20,000 files).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- finding files
@@ -395,6 +416,126 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
 
 
 def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
+    if _USE_LIBYAML and _libyaml_can_take(text):
+        root = _compose_fast(text)
+        if root is not _BAD:
+            return root, []
+    return _compose_plain(display, text)
+
+
+# The fast path: libyaml composes the node tree in C. It is taken only for text on which
+# it gives the same tree (tags, values, start lines) as the composer above, and only when
+# that tree needs none of the composer's checks; for anything else, including every
+# error, the text is composed again by the composer above, whose messages are the
+# reference.
+
+#: Compose with libyaml when PyYAML has it (tests switch it off to compare both paths).
+_USE_LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
+#: Longest text given to libyaml, and most flow brackets and block sequence entries
+#: ("[", "{", "- "): libyaml's composer recurses in C once per nesting level (and crashes
+#: the process some ten thousand levels down), so these bound its depth; deeper text goes
+#: to the composer above, which stops at MAX_DEPTH.
+_FAST_MAX_CHARS = 64 * 1024
+_FAST_MAX_INDICATORS = 500
+#: Characters that send a text to the composer above, anywhere (also in quoted text and
+#: comments): anchors, aliases and tags, which that composer reports; "?", on which the
+#: two disagree in flow collections; tabs, which they accept in different places; line
+#: breaks other than "\n" and byte order marks inside the text.
+_FAST_EXCLUDED = ("&", "*", "!", "?", "\t", "\r", "\x85", "\u2028", "\u2029", "\ufeff")
+#: Characters before a "#" that send a text to the composer above: libyaml takes a comment
+#: right after a block scalar header (">-#"), PyYAML does not.
+_BEFORE_HASH = frozenset("|>-+0123456789")
+
+
+def _libyaml_can_take(text: str) -> bool:
+    """Whether libyaml composes ``text`` as the composer above does (a cheap check)."""
+    if len(text) > _FAST_MAX_CHARS or text.startswith("%") or "\n%" in text:
+        return False  # long, or a directive (%YAML, %TAG)
+    if not text.endswith("\n"):
+        return False  # libyaml puts an empty value at the very end on the next line
+    for char in _FAST_EXCLUDED:
+        if char in text:
+            return False
+    at = text.find("#", 1)
+    while at > 0:
+        if text[at - 1] in _BEFORE_HASH:
+            return False
+        at = text.find("#", at + 1)
+    indicators = text.count("[") + text.count("{") + text.count("- ")
+    return indicators <= _FAST_MAX_INDICATORS
+
+
+if _USE_LIBYAML:
+    from yaml.cyaml import CParser
+
+    _RESOLVER = _PlainComposer("")  # resolves tags exactly as the composer above does
+    _SCALAR_TAG = _RESOLVER.DEFAULT_SCALAR_TAG
+    _COLLECTION_TAGS = {yaml.SequenceNode: _RESOLVER.DEFAULT_SEQUENCE_TAG,
+                        yaml.MappingNode: _RESOLVER.DEFAULT_MAPPING_TAG}
+    _PLAIN_TAGS: dict[str, str] = {}  # tag of a plain scalar by its text (bounded)
+
+    class _FastComposer(CParser):
+        """libyaml's composer with a memo of the tags of plain scalars."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode:
+                if not implicit[0]:
+                    return _SCALAR_TAG
+                tag = _PLAIN_TAGS.get(value)
+                if tag is None:
+                    tag = _RESOLVER.resolve(kind, value, implicit)
+                    if len(_PLAIN_TAGS) < 10_000:
+                        _PLAIN_TAGS[value] = tag
+                return tag
+            return _COLLECTION_TAGS[kind]
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+
+def _compose_fast(text: str) -> Any:
+    """The node tree of ``text`` from libyaml, or ``_BAD`` when the composer above must
+    look at it (a YAML error, nesting deeper than MAX_DEPTH, path resolvers)."""
+    if _PlainComposer.yaml_path_resolvers:  # pragma: no cover - nobody adds them
+        return _BAD
+    parser = None
+    try:
+        parser = _FastComposer(text)
+        root = parser.get_single_node()
+    except Exception:  # noqa: BLE001 - the composer above reports it
+        return _BAD
+    finally:
+        if parser is not None:
+            parser.dispose()
+    if root is None or isinstance(root, yaml.ScalarNode):
+        return root
+    # Nodes are at depth 1 (the root) and deeper; a node at MAX_DEPTH + 1 is an error.
+    stack = [(root, 1)]
+    scalar = yaml.ScalarNode
+    while stack:
+        node, depth = stack.pop()
+        if not node.value:
+            continue
+        if depth >= MAX_DEPTH:
+            return _BAD
+        depth += 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.__class__ is not scalar:
+                    stack.append((key, depth))
+                if value.__class__ is not scalar:
+                    stack.append((value, depth))
+        else:
+            for item in node.value:
+                if item.__class__ is not scalar:
+                    stack.append((item, depth))
+    return root
+
+
+def _compose_plain(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
     loader: _PlainComposer | None = None
     try:
         loader = _PlainComposer(text)  # the reader checks every character here
@@ -427,32 +568,54 @@ def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
 # --------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class _Scalar:
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Scalar(NamedTuple):
     kind: str  # null, bool, int, float, str, date, oddnumber
     value: Any
     text: str
 
 
+#: The kind of value of a resolved tag (a tag's last part: null, bool, int, float,
+#: timestamp; every other tag is text).
+_TAG_KINDS: dict[str, str] = {}
+
+
+def _tag_kind(tag: str) -> str:
+    kind = _TAG_KINDS.get(tag)
+    if kind is None:
+        kind = "str"
+        for suffix, name in ((":null", "null"), (":bool", "bool"), (":int", "int"),
+                             (":float", "float"), (":timestamp", "date")):
+            if tag.endswith(suffix):
+                kind = name
+                break
+        if len(_TAG_KINDS) < 100:
+            _TAG_KINDS[tag] = kind
+    return kind
+
+
 def _scalar(node: yaml.ScalarNode) -> _Scalar:
-    tag, text = node.tag, node.value
-    if tag.endswith(":null"):
+    text = node.value
+    kind = _TAG_KINDS.get(node.tag) or _tag_kind(node.tag)
+    if kind == "str":
+        return _Scalar("str", text, text)
+    if kind == "null":
         return _Scalar("null", None, text)
-    if tag.endswith(":bool"):
+    if kind == "bool":
         return _Scalar("bool", text.lower() in ("true", "yes", "on"), text)
-    if tag.endswith(":int"):
+    if kind == "int":
         if _INT_RE.fullmatch(text) and len(text) <= 30:
             return _Scalar("int", int(text), text)
         return _Scalar("oddnumber", None, text)
-    if tag.endswith(":float"):
+    if kind == "float":
         if _FLOAT_RE.fullmatch(text) and len(text) <= 60:
             return _Scalar("float", float(text), text)
         if text.lower().lstrip("+-") in (".inf", ".nan"):
             return _Scalar("float", float(text.lower().replace(".", "")), text)
         return _Scalar("oddnumber", None, text)
-    if tag.endswith(":timestamp"):
-        return _Scalar("date", None, text)
-    return _Scalar("str", text, text)
+    return _Scalar("date", None, text)
 
 
 def _show(text: str, limit: int = 40) -> str:
@@ -474,13 +637,31 @@ def _line(node: yaml.Node) -> int:
 
 
 def _is_placeholder(s: _Scalar) -> bool:
-    return s.kind == "str" and s.value.strip().upper().startswith(sc.PLACEHOLDER)
+    return s.kind == "str" and _is_placeholder_text(s.value)
+
+
+def _is_placeholder_text(text: str) -> bool:
+    # text.strip().upper().startswith(PLACEHOLDER), without copying long texts
+    return text.lstrip()[:_PLACEHOLDER_LENGTH].upper().startswith(sc.PLACEHOLDER)
+
+
+_PLACEHOLDER_LENGTH = len(sc.PLACEHOLDER)
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        compiled = _PATTERNS[pattern] = re.compile(pattern)
+    return compiled
 
 
 def _matches(pattern: str, value: str) -> bool:
-    if re.search(pattern, value) is None:
+    if _compiled(pattern).search(value) is None:
         return False
-    return not (pattern.endswith("$") and value.endswith("\n"))
+    return not (value.endswith("\n") and pattern.endswith("$"))
 
 
 def _fmt(x: float | Decimal) -> str:
@@ -534,6 +715,11 @@ class _Checker:
         """Keys of a mapping with their nodes; duplicate and non-text keys reported."""
         out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
+            if key_node.__class__ is yaml.ScalarNode and key_node.tag == _STR_TAG:
+                key = key_node.value  # the usual case, in short
+                if key not in out:
+                    out[key] = (key_node, value_node)
+                    continue
             where = f"{path}." if path else ""
             if not isinstance(key_node, yaml.ScalarNode):
                 self.add(_line(key_node), path or None,
@@ -566,6 +752,15 @@ class _Checker:
         elsewhere: Iterable[str] = (),
         elsewhere_hint: str = "",
     ) -> None:
+        if isinstance(known, dict):
+            if items.keys() <= known.keys():
+                return  # the usual case
+        elif isinstance(known, tuple):
+            for key in items:
+                if key not in known:
+                    break
+            else:
+                return
         known = list(known)
         elsewhere = set(elsewhere)
         for key, (key_node, _value) in items.items():
@@ -585,6 +780,10 @@ class _Checker:
 
     def typed(self, spec: sc.FieldSpec, node: yaml.Node, key: str) -> Any:
         """The value of ``node`` checked against ``spec`` (``_BAD`` when it fails)."""
+        if node.__class__ is yaml.ScalarNode:
+            value = _valid_value(spec, node)
+            if value is not _NOT_SHORT:
+                return value
         line = _line(node)
         what = spec.description
         if not isinstance(node, yaml.ScalarNode):
@@ -836,6 +1035,62 @@ class _Checker:
         return low, high
 
 
+_NOT_SHORT = object()  # _valid_value leaves the value to _Checker.typed
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+def _valid_value(spec: sc.FieldSpec, node: yaml.ScalarNode) -> Any:
+    """What :meth:`_Checker.typed` returns for a scalar that passes every check of
+    ``spec``, in short; ``_NOT_SHORT`` for anything else (typed then checks it in full)."""
+    tag = node.tag
+    kind = spec.kind
+    text = node.value
+    if kind == "string":
+        if tag != _STR_TAG or _is_placeholder_text(text):
+            return _NOT_SHORT
+        if spec.enum is not None:
+            return text if text in spec.enum else _NOT_SHORT
+        if not text.strip():
+            return _NOT_SHORT
+        if spec.pattern is not None and not _matches(spec.pattern, text):
+            return _NOT_SHORT
+        if spec.max_length is not None and len(text) > spec.max_length:
+            return _NOT_SHORT
+        return text
+    if kind == "integer" or kind == "number":
+        value: Any
+        if tag == _INT_TAG:
+            if not _INT_RE.fullmatch(text) or len(text) > 30:
+                return _NOT_SHORT
+            value = int(text)
+        elif tag == _FLOAT_TAG and kind == "number":
+            if not _FLOAT_RE.fullmatch(text) or len(text) > 60:
+                return _NOT_SHORT
+            value = float(text)
+            if not math.isfinite(value):
+                return _NOT_SHORT
+        else:
+            return _NOT_SHORT
+        low = spec.minimum
+        if low is not None and (value < low or (spec.maximum is not None
+                                                and value > spec.maximum)):
+            return _NOT_SHORT
+        if spec.exclusive_minimum is not None and not value > spec.exclusive_minimum:
+            return _NOT_SHORT
+        if spec.exclusive_maximum is not None and not value < spec.exclusive_maximum:
+            return _NOT_SHORT
+        return value
+    if kind == "boolean" and tag == _BOOL_TAG:
+        lowered = text.lower()
+        if lowered == "true":
+            return True
+        if lowered == "false":
+            return False
+    return _NOT_SHORT
+
+
 def _expected(spec: sc.FieldSpec) -> str:
     return {
         "string": "text",
@@ -931,7 +1186,7 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
         ck.add(_line(items["id"][1]), "id", f"{_show(study_id)} does not match the file name "
                f"{path.name}", f"the id equals the file name: set id: {stem} or rename the "
                f"file to {study_id}{path.suffix}")
-    if any(v is _BAD for v in values.values()) or ck.problems:
+    if _BAD in values.values() or ck.problems:
         return None, None
     index_line = _line(items["index"][1]) if values.get("index") else None
     marks = _Marks(str(path), _line(items["id"][1]), index_line)
@@ -978,7 +1233,7 @@ def _characteristics(node: yaml.Node, ck: _Checker) -> Any:
     bad = False
     for name, (key_node, value_node) in ck.items(node, key).items():
         path = f"{key}.{name}"
-        if not re.fullmatch(sc.CHARACTERISTIC_PATTERN.strip("^$"), name):
+        if not _CHARACTERISTIC_NAME_RE.fullmatch(name):
             suggestion = _token_suggestion("characteristic", name)
             fix = f"write {suggestion}" if suggestion else "lower-case letters, digits and _"
             ck.add(_line(key_node), path, "is not a valid characteristic name",
@@ -993,8 +1248,10 @@ def _characteristics(node: yaml.Node, ck: _Checker) -> Any:
     return _BAD if bad else out
 
 
+_CHARACTERISTIC_NAME_RE = re.compile(sc.CHARACTERISTIC_PATTERN.strip("^$"))
 _CHAR_NUMBER = sc.FieldSpec("value", "number", "a number, a text, {median, min, max} or "
                             "{count, total}")
+_RANGE_SPECS = {name: sc.FieldSpec(name, "number", f"the {name}") for name in sc.RANGE_KEYS}
 _CHAR_HINT = "a number, a text, {median: 43.5, min: 27, max: 52} or {count: 5, total: 10}"
 
 
@@ -1049,9 +1306,9 @@ def _characteristic(node: yaml.Node, path: str, ck: _Checker) -> Any:
             if allowed == sc.COUNT_KEYS:
                 spec = _OUTCOME_SPECS[name]
             else:
-                spec = sc.FieldSpec(name, "number", f"the {name}")
+                spec = _RANGE_SPECS[name]
             values[name] = ck.typed(spec, items[name][1], f"{path}.{name}")
-    if len(ck.problems) > before or any(v is _BAD for v in values.values()):
+    if len(ck.problems) > before or _BAD in values.values():
         return _BAD
     if allowed == sc.COUNT_KEYS:
         if values["count"] > values["total"]:
@@ -1181,7 +1438,7 @@ def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
                 ck.add(at("ci"), f"{path}.ci", f"[{low[2]}, {high[2]}] does not contain the "
                        f"estimate {shown}", "check the numbers: low <= estimate <= high")
 
-    if len(ck.problems) > before or any(v is _BAD for v in values.values()):
+    if len(ck.problems) > before or _BAD in values.values():
         return None
     return Outcome(
         endpoint=values["endpoint"],
