@@ -74,6 +74,11 @@ def outcome_effects(
                 ci_low=float(lo[j]), ci_high=float(hi[j]), ci_source=study_ci.value,
                 n=float(n[j]), count=o.count, total=o.total, corrected=bool(es.corrected[j]),
             )
+    idx = [i for i, o in enumerate(outcomes)
+           if out[i] is None and o.ci is None and o.total is not None]
+    if idx:  # estimate and total only: the binomial approximation, vectorised too
+        for i, effect in zip(idx, _approximate_effects([outcomes[i] for i in idx], scale, level)):
+            out[i] = effect
     for i, o in enumerate(outcomes):
         if out[i] is None:
             try:
@@ -81,6 +86,28 @@ def outcome_effects(
             except NoStandardError as exc:
                 out[i] = exc
     return [e for e in out if e is not None]
+
+
+def _approximate_effects(outcomes: list[Outcome], scale: Scale,
+                         level: float) -> list[OutcomeEffect]:
+    """Estimate and total without an interval: as if ``estimate * total`` events were seen."""
+    from metaview.distributions import norm_ppf
+
+    p = np.array([o.proportion for o in outcomes], dtype=float)
+    n = np.array([o.total for o in outcomes], dtype=float)
+    es = transforms.effect_sizes(p * n, n, scale)
+    half = float(norm_ppf(0.5 + level / 2.0)) * np.sqrt(es.vi)
+    lo, hi = transforms.back_transform_interval(es.yi - half, es.yi + half, scale,
+                                                n_harmonic=n)
+    lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+    return [
+        OutcomeEffect(
+            yi=float(es.yi[j]), vi=float(es.vi[j]), estimate=float(p[j]), ci_low=float(lo[j]),
+            ci_high=float(hi[j]), ci_source="approximate", n=float(n[j]), total=o.total,
+            approximate=True, corrected=bool(es.corrected[j]),
+        )
+        for j, o in enumerate(outcomes)
+    ]
 
 
 def _reported_effect(o: Outcome, scale: Scale, level: float) -> OutcomeEffect:
@@ -109,31 +136,25 @@ def _reported_effect(o: Outcome, scale: Scale, level: float) -> OutcomeEffect:
             yi=yi, vi=rec.se**2, estimate=p, ci_low=low, ci_high=high, ci_source="reported",
             n=None if size is None else float(size), total=o.total, notes=tuple(notes),
         )
-    if size is None:
+    if o.at_risk is None:
         raise NoStandardError("no interval, counts or total: no standard error can be derived")
-    if o.total is None and o.at_risk is not None:
-        # Peto's variance on the raw scale, then the delta method
-        var_raw = peto_variance(p, o.at_risk)
-        g = Scale.ARCSINE if scale is Scale.PFT else scale
-        d = float(transforms.derivative(p, g))
-        yi, vi = _point(p, scale, size), var_raw * d * d
-        corrected = False
-        if not (math.isfinite(yi) and vi > 0 and math.isfinite(vi)):
-            raise NoStandardError(f"Peto's variance is 0 at an estimate of {p:g}; give a CI")
-        notes.append("standard error from Peto's variance with the number at risk")
-    else:
-        es = transforms.effect_sizes(p * size, size, scale)
-        yi, vi, corrected = float(es.yi), float(es.vi), bool(es.corrected)
-    from metaview.distributions import norm_ppf as ndtri
+    # at_risk without total: Peto's variance on the raw scale, then the delta method
+    size = o.at_risk
+    g = Scale.ARCSINE if scale is Scale.PFT else scale
+    d = float(transforms.derivative(p, g))
+    yi, vi = _point(p, scale, size), peto_variance(p, size) * d * d
+    if not (math.isfinite(yi) and vi > 0 and math.isfinite(vi)):
+        raise NoStandardError(f"Peto's variance is 0 at an estimate of {p:g}; give a CI")
+    from metaview.distributions import norm_ppf
 
-    z = float(ndtri(0.5 + level / 2.0))
-    half = z * math.sqrt(vi)
+    half = float(norm_ppf(0.5 + level / 2.0)) * math.sqrt(vi)
     lo, hi = transforms.back_transform_interval(yi - half, yi + half, scale,
                                                 n_harmonic=float(size))
     return OutcomeEffect(
-        yi=yi, vi=vi, estimate=p, ci_low=float(np.clip(lo, 0, 1)), ci_high=float(np.clip(hi, 0, 1)),
-        ci_source="approximate", n=float(size), total=o.total, approximate=True,
-        corrected=corrected, notes=tuple(notes),
+        yi=yi, vi=vi, estimate=p, ci_low=float(np.clip(lo, 0, 1)),
+        ci_high=float(np.clip(hi, 0, 1)), ci_source="approximate", n=float(size),
+        approximate=True,
+        notes=("standard error from Peto's variance with the number at risk",),
     )
 
 

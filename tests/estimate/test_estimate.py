@@ -97,3 +97,20 @@ def test_outcome_forms() -> None:
     se_log = (math.log(0.66) - math.log(0.31)) / (2 * 1.959963984540054)
     assert math.sqrt(c.vi) == pytest.approx(se_log / (1 - 0.45))
     assert isinstance(d, NoStandardError)
+
+
+def test_peto_variance_with_number_at_risk() -> None:
+    """Estimate with the number at risk only: Peto's S^2(1-S)/n(t), then the delta method."""
+    (e,) = outcome_effects([Outcome("OS", "s", 12, estimate=0.6, at_risk=20)])
+    assert e.approximate and "Peto" in e.notes[0]
+    assert e.yi == pytest.approx(math.log(0.6 / 0.4))
+    assert e.vi == pytest.approx(0.36 * 0.4 / 20 / (0.6 * 0.4) ** 2)
+
+
+def test_vectorised_approximation_equals_one_at_a_time() -> None:
+    outcomes = [Outcome("OS", "s", 12, estimate=p, total=n)
+                for p, n in [(0.59, 88), (0.0, 12), (1.0, 7), (0.333, 30)]]
+    together = outcome_effects(outcomes, scale="pft")
+    for o, t in zip(outcomes, together):
+        (alone,) = outcome_effects([o], scale="pft")
+        assert alone == t
