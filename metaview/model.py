@@ -95,9 +95,12 @@ class Study:
 
     def characteristic(self, name: str) -> Any:
         """A top-level field or a characteristic, by name (None when absent)."""
-        if name in {f.name for f in fields(self)} and name not in {"outcomes", "characteristics"}:
+        if name in _STUDY_SCALAR_FIELDS:
             return getattr(self, name)
         return self.characteristics.get(name)
+
+
+_STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {"outcomes", "characteristics"}
 
 
 def _same_time(a: float | None, b: float | None) -> bool:
