@@ -28,7 +28,7 @@ from metaview.estimate.survival import peto_variance, se_from_interval
 from metaview.model import Outcome
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per outcome, many thousands at a time
 class OutcomeEffect:
     """One outcome on the pooling scale, with what a table or plot shows for it."""
 

@@ -133,7 +133,8 @@ def derivative(p: ArrayLike, scale: Scale | str) -> Array:
     return np.abs(d)
 
 
-def back_transform(y: ArrayLike, scale: Scale | str, *, n_harmonic: float | None = None) -> Array:
+def back_transform(y: ArrayLike, scale: Scale | str, *,
+                   n_harmonic: ArrayLike | None = None) -> Array:
     """A value on the pooling scale back to a proportion.
 
     The raw and log scales can give values outside [0, 1]; they are returned as computed
@@ -156,7 +157,7 @@ def back_transform(y: ArrayLike, scale: Scale | str, *, n_harmonic: float | None
 
 
 def back_transform_interval(
-    low: ArrayLike, high: ArrayLike, scale: Scale | str, *, n_harmonic: float | None = None
+    low: ArrayLike, high: ArrayLike, scale: Scale | str, *, n_harmonic: ArrayLike | None = None
 ) -> tuple[Array, Array]:
     """Interval ends back to proportions, in increasing order."""
     a = back_transform(low, scale, n_harmonic=n_harmonic)

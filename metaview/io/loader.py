@@ -101,13 +101,11 @@ def load_studies(paths: PathArg | Iterable[PathArg]) -> list[Study]:
     files, problems = _find(_as_list(paths))
     studies: list[Study] = []
     marks: list[_Marks] = []
-    with _collector_paused():
-        for path in files:
-            study, file_problems, mark = _load_file(path)
-            problems.extend(file_problems)
-            if study is not None and mark is not None:
-                studies.append(study)
-                marks.append(mark)
+    for study, file_problems, mark in _load_files(files):
+        problems.extend(file_problems)
+        if study is not None and mark is not None:
+            studies.append(study)
+            marks.append(mark)
     problems.extend(_cross_file_problems(studies, marks))
     if problems:
         raise StudyFileError(problems)
@@ -194,6 +192,40 @@ def outcomes_frame(studies: Iterable[Study]) -> pd.DataFrame:
     for column in ("count", "total", "at_risk", "year", "patients", "line"):
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+#: from this many files on, a second process loads half of them (on a machine with 2+ cores)
+PARALLEL_FROM = 4000
+
+
+def _load_all(files: list[Path]) -> list[tuple[Study | None, list[Problem], _Marks | None]]:
+    with _collector_paused():
+        return [_load_file(path) for path in files]
+
+
+def _load_files(files: list[Path]) -> list[tuple[Study | None, list[Problem], _Marks | None]]:
+    """Every file's result, in order; large folders are split with one forked worker.
+
+    Forking is only used where it is safe and cheap (POSIX, no other threads running);
+    anything going wrong with the worker falls back to loading in this process.
+    """
+    import threading
+
+    if (len(files) < PARALLEL_FROM or (os.cpu_count() or 1) < 2
+            or threading.active_count() > 1 or not hasattr(os, "fork")):
+        return _load_all(files)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    half = len(files) // 2
+    try:
+        with ProcessPoolExecutor(max_workers=1,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            later = pool.submit(_load_all, files[half:])
+            first = _load_all(files[:half])
+            return first + later.result()
+    except (OSError, RuntimeError, ImportError):  # no processes here: do it all in one
+        return _load_all(files)
 
 
 @contextlib.contextmanager

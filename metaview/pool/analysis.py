@@ -157,8 +157,15 @@ def _time_text(t: float | None) -> str:
     return "" if t is None else f" at {t:g} months"
 
 
+def _group_table(studies: Sequence[Study], group_by: str | None) -> dict[int, str | None]:
+    """Each study's group, looked up once per analysis run (keyed by object identity)."""
+    return {id(s): group_of(s, group_by) for s in studies}
+
+
 def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
-          options: AnalysisOptions) -> _Plan:
+          options: AnalysisOptions, groups: dict[int, str | None] | None = None) -> _Plan:
+    if groups is None:
+        groups = _group_table(studies, options.group_by)
     plan = _Plan(endpoint, time)
     candidates: list[tuple[Study, Outcome]] = []
     for s in studies:
@@ -190,7 +197,7 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
             plan.excluded.append((s, f"{endpoint}{_time_text(time)} reported as {o.describe()} "
                                      f"but {eff}"))
             continue
-        plan.rows.append(_Row(s, o, eff, group_of(s, options.group_by)))
+        plan.rows.append(_Row(s, o, eff, groups[id(s)]))
     return plan
 
 
@@ -209,18 +216,22 @@ def analyse(studies: Sequence[Study], options: AnalysisOptions) -> list[PooledRe
         raise UsageError(f"--exclude {unknown[0]}: no study has this id "
                          f"(ids: {', '.join(sorted(known))})")
     results: list[PooledResult] = []
+    groups = _group_table(studies, options.group_by)
     for endpoint, time in endpoint_landmarks(studies, options):
-        results.extend(_analyse_one(studies, endpoint, time, options))
+        results.extend(_analyse_one(studies, endpoint, time, options, groups))
     return results
 
 
 def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
-                 options: AnalysisOptions) -> list[PooledResult]:
-    plan = _plan(studies, endpoint, time, options)
+                 options: AnalysisOptions,
+                 table: dict[int, str | None] | None = None) -> list[PooledResult]:
+    if table is None:
+        table = _group_table(studies, options.group_by)
+    plan = _plan(studies, endpoint, time, options, table)
     groups: list[str | None] = []
     if options.group_by is not None:
-        seen = dict.fromkeys(group_of(s, options.group_by) for s in studies)
-        index_groups = {group_of(s, options.group_by) for s in studies if s.index}
+        seen = dict.fromkeys(table[id(s)] for s in studies)
+        index_groups = {table[id(s)] for s in studies if s.index}
         groups = sorted(seen, key=lambda g: (g not in index_groups, str(g)))
     # one block per group, then the overall one; a single group is the overall analysis
     blocks: list[tuple[str | None, list[int]]] = []
@@ -228,7 +239,7 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
         blocks = [(g, [i for i, r in enumerate(plan.rows) if r.group == g]) for g in groups]
     blocks.append((None, list(range(len(plan.rows)))))
     fitted = [
-        _fit_block(plan, g, members, options, studies) for g, members in blocks
+        _fit_block(plan, g, members, options, table) for g, members in blocks
     ]
     overall = fitted[-1]
     group_results = fitted[:-1]
@@ -243,14 +254,14 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
 
 
 def _fit_block(plan: _Plan, group: str | None, members: list[int],
-               options: AnalysisOptions, studies: Sequence[Study]) -> PooledResult:
+               options: AnalysisOptions, table: dict[int, str | None]) -> PooledResult:
     rows = [plan.rows[i] for i in members]
     excluded = tuple(
         ExcludedStudy(s.id, s.label, reason,
                       tuple(o.describe() for o in s.outcomes if o.endpoint == plan.endpoint),
                       s.arm)
         for s, reason in plan.excluded
-        if group is None or group_of(s, options.group_by) == group
+        if group is None or table[id(s)] == group
     )
     warnings = list(plan.warnings)
     warnings.extend(_data_warnings(rows, options))
