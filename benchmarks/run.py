@@ -270,7 +270,23 @@ def bench_many_files(quick: bool) -> None:
             verdict(f"20,000 files in {t:.1f} s", "<= 10 s", t <= TARGET_20000_FILES_S)
         else:
             verdict("20,000 files (skipped with --quick)", "<= 10 s", None)
+        # realistic files: copies of a real study file (five outcomes, long source texts)
+        count = sizes[-1]
+        folder = Path(tmp) / "real"
+        write_copies(folder, count, ROOT / "studies" / "zurko2023.yaml")
+        t = wall(metaview_cmd() + ["pool", str(folder), "--format", "json"], 1)[0]
+        print(f"  {count:>6} copies of studies/zurko2023.yaml (5 outcomes each): {t:6.2f} s "
+              f"({t / count * 1e3:.2f} ms per file)")
     print()
+
+
+def write_copies(folder: Path, count: int, source: Path) -> None:
+    text = source.read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    old_id = f"id: {source.stem}"
+    for i in range(count):
+        (folder / f"c{i:05d}.yaml").write_text(text.replace(old_id, f"id: c{i:05d}"),
+                                               encoding="utf-8")
 
 
 # ------------------------------------------------------------------ 4. k = 100,000
