@@ -28,8 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metaview.io import load_studies
-    from metaview.pool.analysis import AnalysisOptions, analyse, compare
+    from metaview.commands._common import index_study, load, options_from_args
+    from metaview.pool.analysis import analyse, compare
     from metaview.render.forest import FORMATS, forest_plot, save_figure
 
     output = Path(args.output)
@@ -39,20 +39,14 @@ def run(args: argparse.Namespace) -> int:
     if output.exists() and not args.force:
         raise UsageError(f"-o {output}: the file exists; use --force to overwrite it")
 
-    studies = sorted(load_studies(args.paths), key=lambda s: (s.year, s.label.lower(), s.id))
+    studies = sorted(load(args.paths), key=lambda s: (s.year, s.label.lower(), s.id))
     if not studies:
         raise UsageError(f"no study files found in {', '.join(args.paths)}")
-    endpoints = args.endpoint or _default_endpoints(studies)
-    options = AnalysisOptions.create(
-        endpoints=endpoints,
-        time_months=args.time if args.time is not None else DEFAULT_TIME,
-        model=args.model, tau2_method=args.tau2, ci_method=args.ci, scale=args.scale,
-        study_ci=args.study_ci, level=args.level,
-        group_by=None if args.no_group else (args.group_by or "arm"),
-        exclude=args.exclude, leave_one_out=False,
-    )
+    options = options_from_args(
+        args, endpoints=args.endpoint or _default_endpoints(studies),
+        time_months=args.time if args.time is not None else DEFAULT_TIME, leave_one_out=False)
     results = analyse(studies, options)
-    index_id = args.index or _marked_index(studies)
+    index_id = index_study(studies, args.index)
     comparisons = []
     if index_id is not None:
         try:
@@ -69,11 +63,3 @@ def _default_endpoints(studies: list) -> list[str] | None:  # type: ignore[type-
     found = {o.endpoint for s in studies for o in s.outcomes}
     wanted = [e for e in DEFAULT_ENDPOINTS if e in found]
     return list(DEFAULT_ENDPOINTS) if wanted else None
-
-
-def _marked_index(studies: list) -> str | None:  # type: ignore[type-arg]
-    marked = [s.id for s in studies if s.index]
-    if len(marked) > 1:
-        raise UsageError(f"several studies are marked 'index: true' ({', '.join(marked)}); "
-                         "choose one with --index")
-    return marked[0] if marked else None
