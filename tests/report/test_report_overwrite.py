@@ -1,0 +1,32 @@
+"""`metaview report` replaces an earlier report, but not files it did not write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metaview.cli import main
+from tests.report.conftest import STUDIES_DIR
+
+
+def test_refuses_to_replace_foreign_files(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "report.md").write_text("my own notes\n")
+    assert main(["report", str(STUDIES_DIR), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not an earlier metaview report (report.md)" in err and "--force" in err
+    assert (tmp_path / "report.md").read_text() == "my own notes\n"
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_replaces_its_own_report_and_with_force(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(STUDIES_DIR), "-o", str(tmp_path), "--no-group"]) == 0
+    first = (tmp_path / "report.md").read_bytes()
+    assert main(["report", str(STUDIES_DIR), "-o", str(tmp_path)]) == 0  # an earlier report
+    assert (tmp_path / "report.md").read_bytes() != first
+    (tmp_path / "index.html").write_text("someone else's page")
+    assert main(["report", str(STUDIES_DIR), "-o", str(tmp_path)]) == 2
+    assert main(["report", str(STUDIES_DIR), "-o", str(tmp_path), "--force"]) == 0
+    assert b"metaview" in (tmp_path / "index.html").read_bytes()
