@@ -83,7 +83,7 @@ def _swap_in(staging: Path, target: Path, names: list[str]) -> None:
                 os.replace(old, backup / name)
             moved.append(name)
             os.replace(staging / name, old)
-    except (OSError, OutputError) as exc:
+    except BaseException as exc:  # Ctrl-C too: the previous report is put back
         for name in reversed(moved):
             try:
                 if (backup / name).exists() or (backup / name).is_symlink():
@@ -92,7 +92,7 @@ def _swap_in(staging: Path, target: Path, names: list[str]) -> None:
                     os.remove(target / name)
             except OSError:  # pragma: no cover - nothing better to do
                 pass
-        if isinstance(exc, OutputError):
+        if not isinstance(exc, OSError):
             raise
         raise OutputError(f"{target}: cannot replace the report files "
                           f"({exc.strerror or exc}); the previous report was restored") from None
