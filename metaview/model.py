@@ -144,6 +144,7 @@ class StudyEstimate:
     time_origin: str | None = None
     source: str = ""
     derived_text: str | None = None
+    patients: int | None = None  # the study's cohort size (``total`` may be missing)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS}

@@ -145,7 +145,8 @@ def _block(r: PooledResult, *, grouped: bool) -> list[str]:
         rows = [["study", "n", "reported", "estimate (CI)", "weight"]]
         for s in r.studies:
             mark = (" *" if s.is_index else "") + (" †" if s.approximate else "")
-            n = "" if s.total is None else str(s.total)
+            size = s.total if s.total is not None else s.patients
+            n = "" if size is None else str(size)
             weight = "" if s.weight is None else f"{s.weight:.1f}%"
             rows.append([f"  {s.label}{mark}", n, _reported(s),
                          fmt.percent_ci(s.estimate, s.ci_low, s.ci_high), weight])

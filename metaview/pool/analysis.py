@@ -424,7 +424,7 @@ def _study_estimate(r: _Row, *, weight: float | None) -> StudyEstimate:
         total=e.total, ci_source=e.ci_source, approximate=e.approximate,
         derived=o.derived is not None, corrected=e.corrected, is_index=r.study.index,
         time_months=o.time_months, time_origin=o.time_origin, source=o.source,
-        derived_text=o.derived,
+        derived_text=o.derived, patients=r.study.patients,
     )
 
 

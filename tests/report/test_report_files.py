@@ -105,7 +105,7 @@ def test_inputs_hash_is_sha256_of_the_files_in_name_order(real_report, real_file
 
 
 def test_study_text_stays_text_inside_the_drawn_figures():
-    from conftest import hostile_study
+    from tests.report.conftest import hostile_study
 
     report = build_report(six_studies() + [hostile_study()], AnalysisOptions.create(
         endpoints=["OS"]))
