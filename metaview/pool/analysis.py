@@ -299,12 +299,9 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         if math.isfinite(fit.pi_lb[0]):
             _, pi_lo, pi_hi = _back(b, float(fit.pi_lb[0]), float(fit.pi_ub[0]),
                                     options.scale, n_h)
-    for name, value in (("estimate", est), ("CI", lo), ("CI", hi), ("prediction interval",
-                                                                       pi_lo), ("", pi_hi)):
-        if value is not None and not 0.0 <= value <= 1.0:
-            warnings.append(f"on the {options.scale.value} scale the pooled interval reaches "
-                            "outside [0, 1]; it is reported as computed")
-            break
+    if any(v is not None and not 0.0 <= v <= 1.0 for v in (est, lo, hi, pi_lo, pi_hi)):
+        warnings.append(f"on the {options.scale.value} scale the pooled interval reaches "
+                        "outside [0, 1]; it is reported as computed")
     weights = fit.weights[0]
     studies_out = tuple(
         _study_estimate(r, weight=None if not math.isfinite(weights[i]) else float(weights[i]))
