@@ -226,3 +226,12 @@ def test_single_group_table_shows_the_analysis(tmp_path: Path,
     assert main(["pool", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "Study 0" in out and "Pooled" in out
+
+
+def test_raw_scale_outside_unit_interval_is_reported_not_clipped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_studies(tmp_path / "s", [1, 9], [10, 10])
+    doc = run_json(capsys, "pool", str(folder), "--format", "json", "--scale", "raw")
+    (a,) = doc["analyses"]
+    assert a["ci_low"] < 0.0 or a["ci_high"] > 1.0
+    assert any("outside [0, 1]" in w for w in a["warnings"])
