@@ -6,15 +6,19 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metaview.errors import UsageError
-from metaview.model import Study
-from metaview.pool.analysis import AnalysisOptions
+
+if TYPE_CHECKING:  # every command module imports this one while the parser is built
+    from metaview.model import Study
+    from metaview.pool.analysis import AnalysisOptions
 
 
 def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOptions:
     """AnalysisOptions from the shared analysis options of the command line."""
+    from metaview.pool.analysis import AnalysisOptions
+
     values: dict[str, Any] = dict(
         endpoints=args.endpoint, time_months=args.time, model=args.model,
         tau2_method=args.tau2, ci_method=args.ci, scale=args.scale, study_ci=args.study_ci,

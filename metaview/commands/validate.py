@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from metaview.io import load_studies
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH",
@@ -18,6 +16,8 @@ def run(args: argparse.Namespace) -> int:
     The problems of every file are raised together as one ``StudyFileError``; the command
     line prints them on stderr, one line each, and exits with code 2.
     """
+    from metaview.io import load_studies
+
     studies = load_studies(args.paths)
     n = len(studies)
     print(f"{n} study file{'' if n == 1 else 's'} valid ({', '.join(args.paths)})")
