@@ -340,12 +340,10 @@ def _clean(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return int(value)
+    if getattr(getattr(value, "dtype", None), "kind", "") in ("i", "u", "b"):
+        return value.item()  # a numpy integer or boolean scalar
     try:
         x = float(value)
     except (TypeError, ValueError):
         return value
-    if math.isnan(x) or math.isinf(x):
-        return None
-    if float(x).is_integer() and not isinstance(value, float) and hasattr(value, "dtype") and "int" in str(value.dtype):
-        return int(x)
-    return x
+    return x if math.isfinite(x) else None

@@ -108,8 +108,8 @@ def tau2_sj(y: Array, v: Array, mask: Mask | None = None) -> Array:
 def _fisher_scoring(y: Array, v: Array, mask: Mask, k: Array, *, reml: bool) -> Array:
     """ML or REML by Fisher scoring from the HE estimate, halving steps that go below 0.
 
-    Only the rows still moving are iterated (a few slow rows no longer keep the whole batch
-    iterating); each row's sequence of iterates is unchanged.
+    Only the rows still moving are iterated. Rows still moving after ``SCORING_STEPS``
+    steps (scoring converges linearly there) are finished by bisection on the score.
     """
     tau2 = tau2_he(y, v, mask)
     idx = np.flatnonzero(k > 1)
