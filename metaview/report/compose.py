@@ -537,13 +537,6 @@ def comparison_words(ctx: _Context, c: Comparison) -> list[Paragraph]:
     return out
 
 
-def _sentence_case(text: str, lower: bool = False) -> str:
-    text = text.strip().rstrip(".")
-    if lower:
-        return text
-    return text[:1].upper() + text[1:]
-
-
 # --------------------------------------------------------------------------- 3. forest plots
 
 

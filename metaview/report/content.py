@@ -99,11 +99,6 @@ class Analysis:
     def groups(self) -> tuple[PooledResult, ...]:
         return self.results[:-1]
 
-    @property
-    def reporting_studies(self) -> int:
-        """Number of studies entering the overall analysis."""
-        return self.overall.k
-
     def companion_for(self, result: PooledResult) -> PooledResult | None:
         for c in self.companion:
             if c.group == result.group:

@@ -48,7 +48,6 @@ class Table:
     caption: str | None = None
     numeric: frozenset[str] = frozenset()
     name: str = ""  # a CSS class hint, e.g. "provenance"
-    group_rows: frozenset[int] = frozenset()  # rows that are headings spanning the table
 
 
 @dataclass(frozen=True)
