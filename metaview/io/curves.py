@@ -350,10 +350,16 @@ def _clean(rows: list[tuple[int, float, float]], display: str, table_times: list
     if clipped_t:
         notes.append(f"{name}: {clipped_t} time(s) just below 0 set to 0")
     order = sorted(range(len(points)), key=lambda i: (points[i][1], -points[i][2]))
-    moved = sum(1 for position, i in enumerate(order) if position != i)
-    if moved:
+    latest = -math.inf
+    moved = 0  # points before a time already passed
+    for _, t, _ in points:
+        if t < latest:
+            moved += 1
+        latest = max(latest, t)
+    if order != list(range(len(points))):
         points = [points[i] for i in order]
-        notes.append(f"{name}: {moved} point(s) out of time order sorted")
+        if moved:
+            notes.append(f"{name}: {moved} point(s) out of time order sorted")
     lowered = 0
     lowest = 1.0
     times: list[float] = []

@@ -91,7 +91,7 @@ def test_noise_is_cleaned_and_counted(tmp_path):
     assert curve.survival == (1.0, 0.95, 0.9, 0.8, 0.8, 0.6, 0.5, 0.0)
     assert curve.notes == (
         "demo-os.csv: 2 reading(s) just outside 0-100% clipped",
-        "demo-os.csv: 2 point(s) out of time order sorted",
+        "demo-os.csv: 1 point(s) out of time order sorted",
         ("demo-os.csv: 1 reading(s) up to 1 percentage point above an earlier one lowered to "
          "it (digitising noise)"),
     )
