@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forest": ("forest", "forest plot (.png, .svg or .pdf)"),
     "report": ("report", "HTML + Markdown + CSV report with figures"),
     "simulate": ("simulate", "coverage of each interval method for this analysis"),
+    "km": ("km", "patient data reconstructed from digitised Kaplan-Meier curves"),
     "schema": ("schema", "print the study file JSON Schema"),
 }
 

@@ -32,12 +32,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from metaview.model import Curve
+    from metaview.model import Curve, Study
 
 #: Most corrections of one interval's censoring before the closest one is kept.
 MAX_ITERATIONS = 100
@@ -159,7 +160,7 @@ def reconstruct(times: Sequence[float], survival: Sequence[float],
     time, event = time[order], event[order]
     checks = tuple(
         AtRiskCheck(x, n, int(np.count_nonzero(time >= x - 1e-12))) for x, n in zip(tr, nr))
-    if events is not None and int(event.sum()) != events:
+    if events is not None and int(event.sum()) != events and not notes:
         notes.append(f"the reconstruction has {int(event.sum())} events, the paper {events} "
                      "(the curve and the table do not allow more agreement)")
     return Reconstruction(time, event, checks, tuple(notes))
@@ -288,6 +289,14 @@ class KMSummary:
     median_ci_high: float | None
     landmarks: tuple[Landmark, ...]
     level: float
+    #: the Kaplan-Meier step function: survival from ``timeline[i]`` on (curve's unit)
+    timeline: tuple[float, ...] = ()
+    survival: tuple[float, ...] = ()
+
+    def survival_at(self, t: float) -> float:
+        """The Kaplan-Meier estimate at ``t`` (in the curve's unit)."""
+        j = int(np.searchsorted(self.timeline, t, side="right")) - 1
+        return 1.0 if j < 0 else self.survival[j]
 
 
 def km_summary(rec: Reconstruction, landmarks_months: Sequence[float], months_per_unit: float,
@@ -309,6 +318,9 @@ def km_summary(rec: Reconstruction, landmarks_months: Sequence[float], months_pe
     greenwood = np.cumsum(terms)
     sf = kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float)
     ci = kmf.confidence_interval_.to_numpy(dtype=float)
+    timeline = kmf.timeline
+    if not np.array_equal(timeline, at):  # pragma: no cover - lifelines' default timeline
+        raise RuntimeError("lifelines' timeline differs from its event table")
     out = []
     for months in landmarks_months:
         x = months / months_per_unit
@@ -324,9 +336,75 @@ def km_summary(rec: Reconstruction, landmarks_months: Sequence[float], months_pe
     median = _finite(kmf.median_survival_time_)
     bounds = median_survival_times(kmf.confidence_interval_)
     m_low, m_high = (_finite(v) for v in bounds.to_numpy(dtype=float)[0])
-    return KMSummary(rec.n, rec.events, median, m_low, m_high, tuple(out), level)
+    return KMSummary(rec.n, rec.events, median, m_low, m_high, tuple(out), level,
+                     tuple(float(x) for x in kmf.timeline), tuple(float(x) for x in sf))
 
 
 def _finite(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+# --------------------------------------------------------------------------- per study
+
+
+@dataclass(frozen=True)
+class CurveResult:
+    """One study's curve: its reconstruction and the Kaplan-Meier summary of it."""
+
+    study_id: str
+    label: str
+    arm: str
+    is_index: bool
+    curve: Curve
+    reconstruction: Reconstruction
+    summary: KMSummary
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        unit = ("percent" if self.curve.survival_unit == "percent" else "fractions")
+        first = (f"{Path(self.curve.points).name}: {len(self.curve.times)} points, survival "
+                 f"read as {unit}")
+        return (first,) + self.curve.notes + self.reconstruction.notes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``metaview km --format json`` (one curve)."""
+        s, c = self.summary, self.curve
+        return {
+            "study": self.study_id,
+            "label": self.label,
+            "arm": self.arm,
+            "index": self.is_index,
+            "endpoint": c.endpoint,
+            "time_unit": c.time_unit,
+            "time_origin": c.time_origin,
+            "source": c.source,
+            "points": c.points,
+            "survival_unit": c.survival_unit,
+            "level": s.level,
+            "n": s.n,
+            "events": s.events,
+            "events_published": c.events,
+            "median": s.median,
+            "median_ci_low": s.median_ci_low,
+            "median_ci_high": s.median_ci_high,
+            "landmarks": [x.to_dict() for x in s.landmarks],
+            "at_risk_check": [x.to_dict() for x in self.reconstruction.at_risk_check],
+            "notes": list(self.notes),
+        }
+
+
+def analyse_curves(studies: Sequence[Study], landmarks_months: Sequence[float],
+                   level: float = 0.95, endpoints: Sequence[str] | None = None
+                   ) -> list[CurveResult]:
+    """Every curve of ``studies`` (of ``endpoints``, when given) reconstructed and summarised."""
+    out = []
+    for study in studies:
+        for curve in study.curves:
+            if endpoints and curve.endpoint not in endpoints:
+                continue
+            rec = reconstruct_curve(curve)
+            summary = km_summary(rec, landmarks_months, curve.months_per_unit, level)
+            out.append(CurveResult(study.id, study.label, study.arm, study.index, curve, rec,
+                                   summary))
+    return out
