@@ -58,6 +58,9 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exclude", action="append", default=[], metavar="ID",
                    help="leave a study out (repeatable)")
     g.add_argument("--leave-one-out", action="store_true", help="refit without each study")
+    g.add_argument("--prefer-curves", action="store_true",
+                   help="use the landmark read from a study's reconstructed Kaplan-Meier curve "
+                        "even where the paper prints the figure (sensitivity analysis)")
 
 
 def _positive_float(text: str) -> float:

@@ -40,6 +40,8 @@ class Outcome:
     derived: str | None = None
     note: str | None = None
     line: int | None = None  # line of the entry in its file
+    #: read off the curve reconstructed from a digitised figure (not an entry of outcomes:)
+    reconstructed: bool = False
 
     @property
     def proportion(self) -> float:
@@ -184,6 +186,7 @@ class StudyEstimate:
     source: str = ""
     derived_text: str | None = None
     patients: int | None = None  # the study's cohort size (``total`` may be missing)
+    reconstructed: bool = False  # read from the curve reconstructed from a digitised figure
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS}

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from metaview.model import Curve, Study
+    from metaview.model import Curve, Outcome, Study
 
 #: Most corrections of one interval's censoring before the closest one is kept.
 MAX_ITERATIONS = 100
@@ -408,3 +408,66 @@ def analyse_curves(studies: Sequence[Study], landmarks_months: Sequence[float],
             out.append(CurveResult(study.id, study.label, study.arm, study.index, curve, rec,
                                    summary))
     return out
+
+
+# --------------------------------------------------------------------------- for pooling
+
+
+def landmark_outcome(curve: Curve, time_months: float, level: float = 0.95) -> Outcome | str:
+    """The landmark read off a curve's reconstruction, as an outcome to pool.
+
+    The estimate is the Kaplan-Meier estimate of the reconstruction; its interval the
+    log-log one from the Greenwood variance (``ci_method: log-log``), from which the
+    standard error on the pooling scale follows exactly (the delta method of the Greenwood
+    standard error). Returns the reason as text when the curve cannot give the landmark.
+    """
+    from metaview.model import Outcome
+
+    rec, summary = _reconstructed(curve, float(time_months), level)
+    horizon = float(rec.time.max()) * curve.months_per_unit
+    if time_months > horizon + 1e-9:
+        return (f"the reconstructed curve ({curve.source}) ends at {horizon:.3g} months, "
+                f"before {time_months:g} months")
+    (landmark,) = summary.landmarks
+    return Outcome(
+        endpoint=curve.endpoint, source=f"read from the reconstructed curve ({curve.source})",
+        time_months=float(time_months), time_origin=curve.time_origin, total=rec.n,
+        estimate=landmark.estimate, estimate_text=f"{100 * landmark.estimate:.1f}%",
+        ci=(landmark.ci_low, landmark.ci_high), ci_level=level, ci_method="log-log",
+        at_risk=landmark.at_risk, line=curve.line, reconstructed=True,
+    )
+
+
+def effective_counts(outcome: Outcome) -> tuple[int, int] | None:
+    """Binomial counts with the reconstructed estimate and its Greenwood variance:
+    ``n = S (1 - S) / Var(S)``, ``x = round(S n)`` (an approximation, for the GLMM)."""
+    from metaview.distributions import norm_ppf
+
+    if outcome.estimate is None or outcome.ci is None:
+        return None
+    s, (low, high) = outcome.estimate, outcome.ci
+    if not (0 < low <= s <= high < 1) or s >= 1:
+        return None
+    z = float(norm_ppf(0.5 + outcome.ci_level / 2.0))
+    se_theta = (math.log(-math.log(low)) - math.log(-math.log(high))) / (2 * z)
+    var = (s * abs(math.log(s)) * se_theta) ** 2
+    if not var > 0:
+        return None
+    n = max(1, round(s * (1 - s) / var))
+    return round(s * n), n
+
+
+_CACHE: dict[tuple[Curve, float, float], tuple[Reconstruction, KMSummary]] = {}
+
+
+def _reconstructed(curve: Curve, time_months: float,
+                   level: float) -> tuple[Reconstruction, KMSummary]:
+    key = (curve, time_months, level)
+    found = _CACHE.get(key)
+    if found is None:
+        rec = reconstruct_curve(curve)
+        found = (rec, km_summary(rec, [time_months], curve.months_per_unit, level))
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[key] = found
+    return found
