@@ -163,3 +163,17 @@ def test_bad_points_file_is_one_line_exit_2(capsys, example):
     assert (code, out) == (2, "")
     assert err == f'error: {points}:6: "x" is not a number (write plain decimal numbers: ' \
         "time and survival)\n"
+
+
+def test_the_example_is_what_its_script_makes(tmp_path):
+    import subprocess
+    import sys
+
+    shutil.copy(EXAMPLE / "digitise.py", tmp_path / "digitise.py")
+    proc = subprocess.run([sys.executable, str(tmp_path / "digitise.py")], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".yaml"))
+    assert made == sorted(p.name for p in EXAMPLE.iterdir() if p.suffix in (".csv", ".yaml"))
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
