@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forest": ("forest", "forest plot (.png, .svg or .pdf)"),
     "report": ("report", "HTML + Markdown + CSV report with figures"),
     "simulate": ("simulate", "coverage of each interval method for this analysis"),
+    "km": ("km", "patient data reconstructed from digitised Kaplan-Meier curves"),
     "schema": ("schema", "print the study file JSON Schema"),
 }
 
@@ -57,6 +58,9 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exclude", action="append", default=[], metavar="ID",
                    help="leave a study out (repeatable)")
     g.add_argument("--leave-one-out", action="store_true", help="refit without each study")
+    g.add_argument("--prefer-curves", action="store_true",
+                   help="use the landmark read from a study's reconstructed Kaplan-Meier curve "
+                        "even where the paper prints the figure (sensitivity analysis)")
 
 
 def _positive_float(text: str) -> float:

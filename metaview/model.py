@@ -40,6 +40,8 @@ class Outcome:
     derived: str | None = None
     note: str | None = None
     line: int | None = None  # line of the entry in its file
+    #: read off the curve reconstructed from a digitised figure (not an entry of outcomes:)
+    reconstructed: bool = False
 
     @property
     def proportion(self) -> float:
@@ -65,6 +67,39 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Curve:
+    """One digitised Kaplan-Meier curve of one study (one entry of ``curves:``).
+
+    ``times`` and ``survival`` are the points file after cleaning (sorted by time, clipped to
+    [0, 1], made non-increasing); ``notes`` say what the cleaning changed. Times are in
+    ``time_unit``; survival is a fraction whatever the file used (``survival_unit``).
+    """
+
+    endpoint: str
+    time_unit: str
+    points: str  # the path as written in the study file
+    at_risk_times: tuple[float, ...]
+    at_risk_n: tuple[int, ...]
+    source: str
+    times: tuple[float, ...]
+    survival: tuple[float, ...]
+    survival_unit: str  # "fraction" or "percent": how the points file gives survival
+    time_origin: str | None = None
+    events: int | None = None
+    note: str | None = None
+    notes: tuple[str, ...] = ()
+    points_path: str | None = field(default=None, compare=False)  # the file that was read
+    line: int | None = None  # line of the entry in its study file
+
+    @property
+    def months_per_unit(self) -> float:
+        """Length of one ``time_unit`` in months (1 month = 365.25/12 days)."""
+        from metaview.io.schema import TIME_UNITS
+
+        return TIME_UNITS[self.time_unit]
+
+
+@dataclass(frozen=True)
 class Study:
     """One study file."""
 
@@ -84,6 +119,11 @@ class Study:
     characteristics: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     notes: str | None = None
     path: str | None = field(default=None, compare=False)
+    curves: tuple[Curve, ...] = ()
+
+    def curves_for(self, endpoint: str) -> list[Curve]:
+        """The digitised curves of ``endpoint``."""
+        return [c for c in self.curves if c.endpoint == endpoint]
 
     def outcomes_for(self, endpoint: str, time_months: float | None) -> list[Outcome]:
         """The outcomes reporting ``endpoint`` at ``time_months`` (None: without a time)."""
@@ -100,7 +140,8 @@ class Study:
         return self.characteristics.get(name)
 
 
-_STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {"outcomes", "characteristics"}
+_STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {
+    "outcomes", "characteristics", "curves"}
 
 
 def _same_time(a: float | None, b: float | None) -> bool:
@@ -145,6 +186,7 @@ class StudyEstimate:
     source: str = ""
     derived_text: str | None = None
     patients: int | None = None  # the study's cohort size (``total`` may be missing)
+    reconstructed: bool = False  # read from the curve reconstructed from a digitised figure
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS}

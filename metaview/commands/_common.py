@@ -24,6 +24,7 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOpt
         tau2_method=args.tau2, ci_method=args.ci, scale=args.scale, study_ci=args.study_ci,
         level=args.level, group_by=None if args.no_group else (args.group_by or "arm"),
         exclude=tuple(args.exclude or ()), leave_one_out=args.leave_one_out,
+        prefer_curves=getattr(args, "prefer_curves", False),
     )
     values.update(overrides)
     return AnalysisOptions.create(**values)

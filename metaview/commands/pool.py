@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 CSV_COLUMNS = ("endpoint", "time_months", "group", "row", "id", "label", "count", "total",
                "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "weight", "yi", "vi",
                "approximate", "k", "tau2", "i2", "q", "q_pvalue", "model", "scale",
-               "tau2_method", "ci_method", "level", "reason")
+               "tau2_method", "ci_method", "level", "reason", "reconstructed")
 
 
 def csv_rows(results: Sequence[PooledResult]) -> list[dict[str, Any]]:
@@ -63,7 +63,8 @@ def csv_rows(results: Sequence[PooledResult]) -> list[dict[str, Any]]:
             rows.append({**common, "row": "study", "id": s.id, "label": s.label,
                          "count": s.count, "total": s.total, "estimate": s.estimate,
                          "ci_low": s.ci_low, "ci_high": s.ci_high, "weight": s.weight,
-                         "yi": s.yi, "vi": s.vi, "approximate": s.approximate})
+                         "yi": s.yi, "vi": s.vi, "approximate": s.approximate,
+                         "reconstructed": s.reconstructed})
         rows.append({**common, "row": "pooled", "label": "Pooled", "estimate": r.estimate,
                      "ci_low": r.ci_low, "ci_high": r.ci_high, "pi_low": r.pi_low,
                      "pi_high": r.pi_high, "yi": r.theta,
@@ -89,6 +90,8 @@ def to_csv(results: Sequence[PooledResult]) -> str:
 
 
 def _reported(s: Any) -> str:
+    if s.reconstructed:
+        return "curve"
     if s.count is not None and s.total is not None:
         return f"{s.count}/{s.total}"
     return fmt.percent(s.estimate, 1 if round(s.estimate * 100, 1) % 1 else 0)
@@ -144,7 +147,8 @@ def _block(r: PooledResult, *, grouped: bool) -> list[str]:
     if r.studies:
         rows = [["study", "n", "reported", "estimate (CI)", "weight"]]
         for s in r.studies:
-            mark = (" *" if s.is_index else "") + (" †" if s.approximate else "")
+            mark = (" *" if s.is_index else "") + (" †" if s.approximate else "") \
+                + (" ¶" if s.reconstructed else "")
             size = s.total if s.total is not None else s.patients
             n = "" if size is None else str(size)
             weight = "" if s.weight is None else f"{s.weight:.1f}%"
@@ -172,6 +176,9 @@ def _block(r: PooledResult, *, grouped: bool) -> list[str]:
         rows = [[f"    without {x.omitted}", fmt.percent_ci(x.estimate, x.ci_low, x.ci_high),
                  "" if x.i2 is None else f"I² {x.i2:.0f}%"] for x in r.leave_one_out]
         lines += _align(rows, right=set())
+    for s in r.studies:
+        if s.reconstructed:
+            lines.append(f"  ¶ {s.label}: {s.source}")
     for w in r.warnings:
         lines.append(f"  Note: {w}")
     return lines

@@ -1209,6 +1209,10 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
             values[name] = _characteristics(node, ck)
         elif spec.kind == "outcomes":
             values[name] = _outcomes(node, ck)
+        elif spec.kind == "curves":
+            from metaview.io.curves import parse_curves
+
+            values[name] = parse_curves(node, path, values.get("patients"), ck)
         else:
             values[name] = ck.typed(spec, node, name)
 
@@ -1239,6 +1243,7 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
         characteristics=values.get("characteristics") or {},
         notes=values.get("notes"),
         path=str(path),
+        curves=tuple(values.get("curves") or ()),
     )
     return study, marks
 

@@ -56,6 +56,10 @@ KINDS = (
     "interval",
     "characteristics",
     "outcomes",
+    "curves",
+    "at_risk_table",
+    "number_list",
+    "integer_list",
 )
 
 
@@ -120,6 +124,8 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
               "name -> number, text, {median, min, max} or {count, total}"),
     FieldSpec("outcomes", "outcomes", "the reported proportions (a list, may be empty)",
               required=True),
+    FieldSpec("curves", "curves",
+              "digitised Kaplan-Meier curves, each with its numbers-at-risk table (a list)"),
     FieldSpec("notes", "string", "free text", pattern=NONBLANK_PATTERN),
 )
 
@@ -162,6 +168,43 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("note", "string", "free text", pattern=NONBLANK_PATTERN),
 )
 
+#: Time units of a digitised curve, and their length in months (1 month = 365.25/12 days).
+TIME_UNITS: dict[str, float] = {
+    "months": 1.0,
+    "weeks": 7.0 / (365.25 / 12.0),
+    "days": 1.0 / (365.25 / 12.0),
+    "years": 12.0,
+}
+
+CURVE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("endpoint", "string", "upper-case token of the endpoint the curve shows: OS, "
+              "PFS, ...", required=True, pattern=ENDPOINT_PATTERN,
+              pattern_hint="an upper-case token such as OS or PFS", example="OS"),
+    FieldSpec("time_unit", "string", "unit of the time axis", required=True,
+              enum=tuple(TIME_UNITS), example="months"),
+    FieldSpec("time_origin", "string", "when the clock starts, e.g. allo-HSCT",
+              pattern=NONBLANK_PATTERN),
+    FieldSpec("points", "string",
+              "the digitiser's export (time,survival per line), a path relative to the study "
+              "file, inside its folder", required=True, pattern=NONBLANK_PATTERN,
+              example="fried2023-os.csv"),
+    FieldSpec("at_risk", "at_risk_table",
+              "the numbers-at-risk table printed under the figure: {times: [...], n: [...]}",
+              required=True, example="{times: [0, 6, 12], n: [39, 30, 24]}"),
+    FieldSpec("events", "integer", "total number of events, when the paper gives it",
+              minimum=0, example="21"),
+    FieldSpec("source", "string", "where the figure is, e.g. Figure 2A", required=True,
+              pattern=NONBLANK_PATTERN, example='"Figure 2A; numbers at risk below the plot"'),
+    FieldSpec("note", "string", "free text", pattern=NONBLANK_PATTERN),
+)
+
+AT_RISK_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("times", "number_list", "table times in time_unit, increasing, from 0",
+              required=True, minimum=0, example="[0, 6, 12, 18, 24]"),
+    FieldSpec("n", "integer_list", "numbers at risk at those times, non-increasing",
+              required=True, minimum=0, example="[39, 30, 24, 18, 12]"),
+)
+
 #: Keys of a ``{median, min, max}`` characteristic (median required).
 RANGE_KEYS = ("median", "min", "max")
 #: Keys of a ``{count, total}`` characteristic (both required).
@@ -174,6 +217,10 @@ def study_field(name: str) -> FieldSpec | None:
 
 def outcome_field(name: str) -> FieldSpec | None:
     return next((f for f in OUTCOME_FIELDS if f.name == name), None)
+
+
+def curve_field(name: str) -> FieldSpec | None:
+    return next((f for f in CURVE_FIELDS if f.name == name), None)
 
 
 # --------------------------------------------------------------------------- JSON Schema
@@ -215,6 +262,15 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         )
     elif spec.kind == "outcomes":
         out.update({"type": "array", "items": {"$ref": "#/$defs/outcome"}})
+    elif spec.kind == "curves":
+        out.update({"type": "array", "items": {"$ref": "#/$defs/curve"}})
+    elif spec.kind == "at_risk_table":
+        out["$ref"] = "#/$defs/at_risk_table"
+    elif spec.kind in ("number_list", "integer_list"):
+        item: dict[str, Any] = {"type": "number" if spec.kind == "number_list" else "integer"}
+        if spec.minimum is not None:
+            item["minimum"] = spec.minimum
+        out.update({"type": "array", "minItems": 1, "items": item})
     return out
 
 
@@ -234,7 +290,8 @@ def json_schema() -> dict[str, Any]:
     -----
     Rules the schema cannot express are checked by the loader only: the id equals the file
     name, ``count <= total``, ``at_risk <= total``, ``low <= estimate <= high``,
-    ``min <= median <= max``, duplicate keys, YAML tags and anchors, whole numbers written
+    ``min <= median <= max``, for a curve: table times increasing, numbers at risk
+    non-increasing and at most ``patients``, the points file itself; duplicate keys, YAML tags and anchors, whole numbers written
     as ``7.0``, and the uniqueness of ids and of the index study across files.
     """
     fraction = {"type": "number", "minimum": 0, "maximum": 1}
@@ -303,6 +360,8 @@ def json_schema() -> dict[str, Any]:
                 ],
             },
             "outcome": outcome,
+            "curve": _object_schema(CURVE_FIELDS),
+            "at_risk_table": _object_schema(AT_RISK_FIELDS),
         },
     }
     return schema

@@ -81,6 +81,17 @@ outcomes:
     # How the figure was derived when the paper does not state it directly.
     # derived: 7 of 10 patients; the paper gives 70%
     # note: free text
+# Optional digitised Kaplan-Meier curves (see metaview km): the digitiser's
+# export (time,survival per line; fractions or percent) beside this file, and
+# the numbers-at-risk table printed under the figure.
+# curves:
+#   - endpoint: OS
+#     time_unit: months                # months, weeks, days or years
+#     time_origin: allo-HSCT
+#     points: {study_id}-os.csv
+#     at_risk: {{times: [0, 6, 12, 18, 24], n: [39, 30, 24, 18, 12]}}
+#     events: 21                       # optional: total events, when the paper gives it
+#     source: "Figure 2A; numbers at risk below the plot"
 # Optional free text about the study.
 # notes: free text
 """

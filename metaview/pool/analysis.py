@@ -46,6 +46,8 @@ class AnalysisOptions:
     group_by: str | None = "arm"
     exclude: tuple[str, ...] = ()
     leave_one_out: bool = False
+    #: a landmark read from a reconstructed curve wins over the printed figure
+    prefer_curves: bool = False
 
     @classmethod
     def create(
@@ -62,6 +64,7 @@ class AnalysisOptions:
         group_by: str | None = "arm",
         exclude: Sequence[str] = (),
         leave_one_out: bool = False,
+        prefer_curves: bool = False,
     ) -> AnalysisOptions:
         """Options from plain strings, checked; a bad value or combination is a UsageError."""
         m = parse(Model, model, option="--model")
@@ -90,6 +93,7 @@ class AnalysisOptions:
                                                                     option="--tau2"),
             ci_method=ci, scale=sc, study_ci=parse(StudyCI, study_ci, option="--study-ci"),
             level=level, group_by=group_by, exclude=tuple(exclude), leave_one_out=leave_one_out,
+            prefer_curves=prefer_curves,
         )
 
 
@@ -153,6 +157,20 @@ def group_of(study: Study, group_by: str | None) -> str | None:
     return str(value)
 
 
+def _from_curve(s: Study, endpoint: str, time: float, options: AnalysisOptions,
+                plan: _Plan) -> list[Outcome]:
+    """The landmark read from the study's reconstructed curve of ``endpoint``, if any."""
+    from metaview.estimate.reconstruct import landmark_outcome
+
+    for curve in s.curves_for(endpoint):
+        found = landmark_outcome(curve, time, options.level)
+        if isinstance(found, str):
+            plan.warnings.append(f"{s.id}: {found}")
+            continue
+        return [found]
+    return []
+
+
 def _time_text(t: float | None) -> str:
     return "" if t is None else f" at {t:g} months"
 
@@ -173,6 +191,8 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
             plan.excluded.append((s, "excluded with --exclude"))
             continue
         matches = s.outcomes_for(endpoint, time)
+        if s.curves and time is not None and (options.prefer_curves or not matches):
+            matches = _from_curve(s, endpoint, time, options, plan) or matches
         if not matches:
             others = [o for o in s.outcomes if o.endpoint == endpoint]
             if not others:
@@ -331,15 +351,15 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
     if options.model is Model.GLMM:
         from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
 
-        no_counts = [r.study.id for r in rows if r.effect.count is None]
+        counts = _glmm_counts(rows, warnings)
+        no_counts = [r.study.id for r, c in zip(rows, counts) if c is None]
         if no_counts:
             warnings.append("the GLMM needs counts; " + ", ".join(no_counts)
                             + " report(s) an estimate only: fell back to the inverse-variance "
                               "random-effects model (REML, hk-adhoc)")
         else:
             try:
-                fit = fit_glmm([r.effect.count or 0 for r in rows],
-                               [r.effect.total or 0 for r in rows],
+                fit = fit_glmm([c[0] for c in counts if c], [c[1] for c in counts if c],
                                test=options.ci_method, level=options.level)
                 return fit, "glmm"
             except GlmmConvergenceError as exc:
@@ -352,6 +372,29 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
         options.model.value
 
 
+def _glmm_counts(rows: list[_Row], warnings: list[str]) -> list[tuple[int, int] | None]:
+    """Counts for the GLMM: the reported ones, or a reconstructed curve's effective counts."""
+    out: list[tuple[int, int] | None] = []
+    effective = []
+    for r in rows:
+        if r.effect.count is not None:
+            out.append((r.effect.count, r.effect.total or 0))
+        elif r.outcome.reconstructed:
+            from metaview.estimate.reconstruct import effective_counts
+
+            counts = effective_counts(r.outcome)
+            out.append(counts)
+            if counts is not None:
+                effective.append(f"{r.study.id} ({counts[0]}/{counts[1]})")
+        else:
+            out.append(None)
+    if effective and all(c is not None for c in out):
+        warnings.append("the GLMM uses effective counts of the reconstructed curve (binomial "
+                        "counts with its estimate and Greenwood variance; approximate) for: "
+                        + ", ".join(effective))
+    return out
+
+
 def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOptions,
                    n_h: float | None) -> tuple[LeaveOneOut, ...]:
     from metaview.pool.rma import fit_rma
@@ -362,15 +405,15 @@ def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: Anal
     mask = ~np.eye(k, dtype=bool)
     yy = np.broadcast_to(y, (k, k))
     vv = np.broadcast_to(v, (k, k))
-    if options.model is Model.GLMM and all(r.effect.count is not None for r in rows):
+    counts = _glmm_counts(rows, []) if options.model is Model.GLMM else [None]
+    if options.model is Model.GLMM and all(c is not None for c in counts):
         from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
 
         out = []
         for i in range(k):
-            keep = [j for j in range(k) if j != i]
+            keep = [counts[j] or (0, 0) for j in range(k) if j != i]
             try:
-                f = fit_glmm([rows[j].effect.count or 0 for j in keep],
-                             [rows[j].effect.total or 0 for j in keep],
+                f = fit_glmm([c[0] for c in keep], [c[1] for c in keep],
                              test=options.ci_method, level=options.level)
             except GlmmConvergenceError:
                 continue
@@ -421,7 +464,7 @@ def _study_estimate(r: _Row, *, weight: float | None) -> StudyEstimate:
         total=e.total, ci_source=e.ci_source, approximate=e.approximate,
         derived=o.derived is not None, corrected=e.corrected, is_index=r.study.index,
         time_months=o.time_months, time_origin=o.time_origin, source=o.source,
-        derived_text=o.derived, patients=r.study.patients,
+        derived_text=o.derived, patients=r.study.patients, reconstructed=o.reconstructed,
     )
 
 
@@ -445,6 +488,10 @@ def _data_warnings(rows: list[_Row], options: AnalysisOptions) -> list[str]:
             f"{o}: " + ", ".join(r.study.id for r in rows if r.outcome.time_origin == o)
             for o in origins)
         out.append(f"time origins differ ({detail})")
+    reconstructed = [r.study.id for r in rows if r.outcome.reconstructed]
+    if reconstructed:
+        out.append("read from the reconstructed curve (Guyot 2012; Greenwood standard error) "
+                   "for: " + ", ".join(reconstructed))
     derived = [r.study.id for r in rows if r.outcome.derived]
     if derived:
         out.append("derived, not stated by the source (see each study's 'derived'): "

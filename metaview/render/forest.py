@@ -48,6 +48,7 @@ FONT_FAMILY = "DejaVu Sans"
 MARK_APPROXIMATE = "\u2020"  # dagger
 MARK_DERIVED = "\u2021"  # double dagger
 MARK_ORIGIN = "\u00a7"  # section sign
+MARK_RECONSTRUCTED = "\u00b6"  # pilcrow: read from a reconstructed Kaplan-Meier curve
 
 # Sizes: points for fonts, inches for the layout.
 FONT_SIZE = 7.0
@@ -254,6 +255,8 @@ def _study_cell(panel: _Panel, group: str | None, sid: str, ref_origin: str | No
         marks = ""
         if s.derived:
             marks += MARK_DERIVED
+        if s.reconstructed:
+            marks += MARK_RECONSTRUCTED
         if s.time_origin and ref_origin and s.time_origin != ref_origin:
             marks += MARK_ORIGIN
         return _Cell(
@@ -386,6 +389,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
     """The lines under the figure: what each mark means, NR, study intervals, the method."""
     approximate = False
     derived: dict[str, list[str]] = {}
+    reconstructed: dict[str, list[str]] = {}
     origins: dict[tuple[str, str], list[str]] = {}
     sources: list[str] = []
     corrected: dict[str, list[str]] = {}
@@ -403,6 +407,8 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
             approximate |= s.approximate
             if s.derived:
                 derived.setdefault(s.label, []).append(p.endpoint)
+            if s.reconstructed:
+                reconstructed.setdefault(f"{s.label} ({p.endpoint})", []).append(s.source)
             if MARK_ORIGIN in cell.reported_marks and ref and s.time_origin:
                 origins.setdefault((s.time_origin, ref), []).append(f"{s.label} ({p.endpoint})")
             if s.ci_source not in sources:
@@ -417,6 +423,10 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
     if derived:
         lines.append(f"{MARK_DERIVED} Derived, not stated by the source (see the study file): "
                      + _listing(derived) + ".")
+    if reconstructed:
+        lines.append(f"{MARK_RECONSTRUCTED} " + "; ".join(
+            f"{who}: {', '.join(dict.fromkeys(src))}" for who, src in reconstructed.items())
+            + " (Guyot 2012; Greenwood standard error).")
     for (origin, ref), who in origins.items():
         lines.append(f"{MARK_ORIGIN} Time counted from {origin}, not from {ref} as for the rest "
                      f"of the group: {', '.join(dict.fromkeys(who))}.")

@@ -288,6 +288,7 @@ def compose(report: Report) -> Document:
         _question(ctx),
         _comparison(ctx),
         _forest(ctx),
+        _survival_curves(ctx),
         _pooled(ctx),
         _caveats(ctx),
         _studies(ctx),
@@ -559,6 +560,67 @@ def _forest(ctx: _Context) -> Section | None:
         if f is not None:
             sec.add(FigureRef(a.stem, a.title, _figure_caption(ctx, a), f.svg, f.png))
     return sec
+
+
+def _survival_curves(ctx: _Context) -> Section | None:
+    """The reconstructed curves: the overlay figure, the estimates and the fidelity table."""
+    from metaview.report.content import CURVES_STEM
+
+    r = ctx.report
+    if not r.curves:
+        return None
+    sec = Section("curves", "Survival curves")
+    sec.add(Paragraph.of(
+        "Patient-level data reconstructed from the digitised Kaplan-Meier curves with the "
+        "algorithm of Guyot et al. (2012): per interval of the numbers-at-risk table, the "
+        "censoring that reproduces the published number at risk, spread uniformly; deaths "
+        "from the drops of the curve. Estimates: Kaplan-Meier of the reconstruction, "
+        f"Greenwood variance, {ctx.level} log-log intervals. A landmark the paper prints "
+        "is pooled as printed; the reconstructed one is used where it prints none.",
+        kind="note"))
+    f = r.figure(CURVES_STEM)
+    if f is not None:
+        sec.add(FigureRef(CURVES_STEM, "Reconstructed Kaplan-Meier curves",
+                          "Reconstructed curves of every series with a digitised figure; "
+                          "ticks: censored patients; numbers at risk of the reconstruction "
+                          "under the axis.", f.svg, f.png))
+    rows = []
+    for c in r.curves:
+        s = c.summary
+        unit = c.curve.time_unit
+        median = (DASH if s.median is None else
+                  f"{s.median:.3g} {unit} ({_bound(s.median_ci_low)}–"
+                  f"{_bound(s.median_ci_high)})")
+        for x in s.landmarks:
+            rows.append((ctx.label(c.study_id), c.curve.endpoint, c.curve.source, str(s.n),
+                         str(s.events), median, fmt.landmark(x.time_months),
+                         pct_ci(x.estimate, x.ci_low, x.ci_high), str(x.at_risk)))
+    sec.add(Table(columns=("Study", "Endpoint", "Figure", "n", "Events", "Median (CI)",
+                           "Landmark", "Estimate (CI)", "At risk"),
+                  rows=tuple(rows), numeric=frozenset({"n", "Events", "At risk"}),
+                  name="curves"))
+    fidelity = []
+    for c in r.curves:
+        for check in c.reconstruction.at_risk_check:
+            fidelity.append((ctx.label(c.study_id), c.curve.endpoint,
+                             f"{check.time:g} {c.curve.time_unit}", str(check.published),
+                             str(check.reconstructed),
+                             f"{check.reconstructed - check.published:+d}"))
+    sec.add(Table(columns=("Study", "Endpoint", "Time", "Published at risk",
+                           "Reconstructed at risk", "Difference"),
+                  rows=tuple(fidelity), caption="Fidelity: the published numbers at risk "
+                  "against the reconstruction's (patients with time at or after t).",
+                  numeric=frozenset({"Published at risk", "Reconstructed at risk",
+                                     "Difference"}), name="fidelity"))
+    notes = [f"{ctx.label(c.study_id)} ({c.curve.endpoint}): {n}" for c in r.curves
+             for n in c.notes]
+    if notes:
+        sec.add(BulletList(tuple(Paragraph.of(n, kind="note") for n in notes)))
+    return sec
+
+
+def _bound(x: float | None) -> str:
+    return "NR" if x is None else f"{x:.3g}"
 
 
 def _figure_caption(ctx: _Context, a: Analysis) -> str:
@@ -1031,6 +1093,41 @@ def provenance_rows(report: Report) -> list[dict[str, Any]]:
                 "derived": o.derived, "note": o.note,
                 "file": None if s.path is None else _file_name(s.path), "line": o.line,
             })
+        rows.extend(_reconstructed_rows(report, s, used))
+    return rows
+
+
+def _reconstructed_rows(report: Report, s: Study,
+                        used: dict[tuple[str, str, float | None], list[str]]
+                        ) -> list[dict[str, Any]]:
+    """Provenance of the landmarks read from the study's reconstructed curves."""
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, float | None]] = set()
+    for a in report.analyses:
+        for g in [g for g in a.groups if g.k > 0] or [a.overall]:
+            for est in g.studies:
+                if est.id != s.id or not est.reconstructed or (a.endpoint, a.time_months) in seen:
+                    continue
+                seen.add((a.endpoint, a.time_months))
+                curve = next((c for c in s.curves_for(a.endpoint)), None)
+                rows.append({
+                    "id": s.id, "study": s.label, "endpoint": a.endpoint,
+                    "time_months": a.time_months, "time_origin": est.time_origin,
+                    "reported": "read from the reconstructed curve", "count": None,
+                    "total": est.total, "estimate": est.estimate, "estimate_text": None,
+                    "ci_low": est.ci_low, "ci_high": est.ci_high,
+                    "ci_level": report.options.level, "ci_method": "log-log",
+                    "at_risk": None,
+                    "used_in": "; ".join(dict.fromkeys(used.get((s.id, a.endpoint,
+                                                                 a.time_months), []))),
+                    "source": est.source,
+                    "derived": "Kaplan-Meier estimate of the patient data reconstructed from "
+                               f"{curve.points if curve else 'the digitised curve'} and its "
+                               "numbers-at-risk table (Guyot 2012); Greenwood log-log interval",
+                    "note": None,
+                    "file": None if s.path is None else _file_name(s.path),
+                    "line": curve.line if curve else None,
+                })
     return rows
 
 

@@ -14,12 +14,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metaview import __version__
 from metaview.errors import AnalysisError, MetaviewError, OutputError, UsageError
 from metaview.model import Comparison, PooledResult, Study
 from metaview.pool.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
 from metaview.report.figures import FigureFiles
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metaview.estimate.reconstruct import CurveResult
 
 # Display names of the usual endpoint tokens; any other token is shown as written.
 ENDPOINT_NAMES: dict[str, str] = {
@@ -129,6 +133,8 @@ class Report:
     versions: tuple[tuple[str, str], ...]
     timestamp: str | None = None
     figures: tuple[tuple[str, FigureFiles], ...] = ()  # (file stem, figure) per plot
+    #: every digitised curve, reconstructed (at the report's landmark)
+    curves: tuple[CurveResult, ...] = ()
 
     def figure(self, stem: str) -> FigureFiles | None:
         for s, f in self.figures:
@@ -252,6 +258,12 @@ def build_report(
         versions=software_versions(),
         timestamp=None if timestamp is None else timestamp.isoformat(timespec="seconds"),
     )
+    if any(st.curves for st in studies):
+        from metaview.estimate.reconstruct import analyse_curves
+
+        landmark = options.time_months if options.time_months is not None else 12.0
+        report = replace(report, curves=tuple(analyse_curves(
+            studies, [landmark], level=options.level, endpoints=options.endpoints)))
     if figures is False:
         return report
     maker: FigureMaker = _draw_forest if figures is True else figures  # type: ignore[assignment]
@@ -262,6 +274,8 @@ def build_report(
         out = maker(a, studies)
         if out is not None:
             drawn.append((a.stem, out))
+    if report.curves and figures is True:
+        drawn.append((CURVES_STEM, _draw_curves(report)))
     return replace(report, figures=tuple(drawn))
 
 
@@ -391,6 +405,21 @@ def _draw_forest(a: Analysis, studies: Sequence[Study]) -> FigureFiles | None:
         return None
     fig = forest_plot(a.results, comparisons=a.comparisons, studies=studies)
     return figure_files(fig)
+
+
+#: file stem of the figure of the reconstructed curves
+CURVES_STEM = "km-curves"
+
+
+def _draw_curves(report: Report) -> FigureFiles:
+    from dataclasses import replace as with_
+
+    from metaview.commands.km import figure
+    from metaview.report.figures import figure_files
+
+    index_id = report.index.id if report.index is not None else None
+    curves = [with_(c, is_index=c.study_id == index_id) for c in report.curves]
+    return figure_files(figure(curves))
 
 
 def ordered_studies(studies: Iterable[Study], index: Study | None) -> list[Study]:
