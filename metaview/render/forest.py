@@ -19,10 +19,12 @@ style setting is explicit or lives in a ``matplotlib.rc_context``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -880,7 +882,7 @@ def forest_plot(
     panels = _panels(results, comparisons)
     if not panels:
         raise UsageError("nothing to draw: no results were given")
-    with matplotlib.rc_context(_style()):
+    with matplotlib.rc_context(_style()), _glyphs_quiet():
         plan = _make_plan(panels, studies, title)
         layout = plan.layout
         assert layout is not None  # set by _make_plan
@@ -951,6 +953,16 @@ def _style() -> Any:
         "path.simplify": False,
     })
     return rc
+
+
+@contextlib.contextmanager
+def _glyphs_quiet() -> Any:
+    """No warning for characters the font lacks (an emoji, a rare script): they are drawn
+    as the font's empty box, as in any program; a study's text is never refused for it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font",
+                                category=UserWarning)
+        yield
 
 
 def _attach_canvas(fig: "Figure") -> None:
@@ -1243,7 +1255,7 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool 
     except OSError as exc:
         raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()):
+        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()), _glyphs_quiet():
             fig.savefig(out, format=fmt_, dpi=PNG_DPI if fmt_ == "png" else 72,
                         metadata=metadata, facecolor="white")
         os.chmod(tmp, _file_mode(target))
