@@ -113,10 +113,11 @@ _BLOCK_START_RE = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+=](?=\s|$)|\d{1,9}[.)]
 
 
 def _html_safe(s: str) -> str:
-    """No HTML, no character references, no line breaks (a lone ``&`` is left as it is,
-    readable in the source)."""
+    """No HTML, no character references, no line breaks or tabs (a lone ``&`` is left as it
+    is, readable in the source)."""
     s = _ENTITY_RE.sub(lambda m: "&amp;" + m.group(0)[1:], s)
-    return s.replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+    return (s.replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+            .replace("\t", " "))
 
 
 def _text(s: str) -> str:

@@ -134,7 +134,10 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    frame = frame.apply(lambda col: col.map(csv_text) if col.dtype == object else col)
+    import pandas as pd
+
+    frame = frame.apply(lambda col: col if pd.api.types.is_numeric_dtype(col)
+                        else col.map(csv_text))
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
     return buf.getvalue().encode("utf-8")
