@@ -3,8 +3,8 @@
 Study-provided text is escaped so that it stays text: ``<`` and ``>`` become entities (a
 Markdown renderer would otherwise pass HTML through), the characters that make emphasis,
 code, links, images, strikethrough and math get a backslash (so ``![p](https://...)`` is
-not an image to fetch), so does a ``# ``, ``>``, ``- ``, ``+ ``, ``= `` or ``1. `` that
-would start a block, ``|`` is escaped inside tables and line breaks become spaces.
+not an image to fetch), so does a ``# ``, ``- ``, ``+ ``, ``= `` or ``1. `` that would
+start a block (``>`` is an entity already), ``|`` is escaped inside tables and line breaks become spaces.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ _ENTITY_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 # an underscore inside a word (ALLO_HSCT) makes no emphasis and is left as it is
 _INLINE_RE = re.compile(r"([\\`*\[\]~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_BLOCK_START_RE = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+=](?=\s|$)|\d{1,9}[.)](?=\s|$))")
+_BLOCK_START_RE = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|[-+=](?=\s|$)|\d{1,9}[.)](?=\s|$))")
 
 
 def _html_safe(s: str) -> str:
