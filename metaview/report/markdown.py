@@ -4,7 +4,8 @@ Study-provided text is escaped so that it stays text: ``<`` and ``>`` become ent
 Markdown renderer would otherwise pass HTML through), the characters that make emphasis,
 code, links, images, strikethrough and math get a backslash (so ``![p](https://...)`` is
 not an image to fetch), so does a ``# ``, ``- ``, ``+ ``, ``= `` or ``1. `` that would
-start a block (``>`` is an entity already), ``|`` is escaped inside tables and line breaks become spaces.
+start a block (``>`` is an entity already), ``|`` is escaped inside tables, and line
+breaks and tabs become spaces.
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ REJECTED = [
 #: Accepted files and a text each keeps exactly (the loader never rewrites study text).
 ACCEPTED = {
     "text-multiline": ("citation", "Test A, et al.\nJ Test.\t2023;1:1-2."),
-    "text-scripts": ("label", "Te\u200dst \u05de\u05d7\u05e7\u05e8 \u200e2023 "
-                              "\U0001F469\u200D\U0001F52C"),
+    "text-scripts": ("label", ("Te\u200dst \u05de\u05d7\u05e7\u05e8 \u200e2023 "
+                               "\U0001F469\u200D\U0001F52C")),
     "text-formula": ("label", '=HYPERLINK("https://example.org/x","Test")'),
     "text-markup": ("label", "![p](https://example.org/p.png) <b>Test</b>"),
     "text-long-endpoint": ("label", "Test 2023"),
