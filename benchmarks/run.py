@@ -14,7 +14,9 @@ Prints the machine and versions, then each figure with its target and PASS/FAIL:
    also ``metaview simulate studies/ --endpoint OS --time 12 --replicates 10000`` end to end;
 3. generated study files (5,000, 10,000 and 20,000 in a temporary folder) pooled end to end
    with ``metaview pool --format json``, with the time per file to show whether it is linear;
-4. one fit with k = 100,000: time and peak memory (tracemalloc).
+4. one fit with k = 100,000: time and peak memory (tracemalloc);
+5. ``metaview forest`` of ``studies/`` with one label made 1,000, 10,000 and 100,000
+   characters long (one unbroken word), against the plain files.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ TARGET_POOL_VS_R = 1 / 3  # metaview pool at most a third of Rscript's wall time
 TARGET_PER_FIT_SPEEDUP = 500.0  # batched fits at least 500 x metafor's per-fit speed
 TARGET_20000_FILES_S = 10.0
 TARGET_K100000_S = 1.0
+TARGET_LONG_LABEL_RATIO = 2.0  # a 100,000-character label at most twice the plain time
 
 results: list[tuple[str, str, bool | None]] = []  # (figure, target, passed)
 
@@ -320,6 +323,31 @@ def bench_big_k() -> None:
     print()
 
 
+# ------------------------------------------------------------------ 5. long labels
+
+
+def bench_long_label(repeats: int) -> None:
+    print("5. metaview forest studies/ with one label of n characters (one unbroken word)")
+    with tempfile.TemporaryDirectory(prefix="metaview-bench-") as tmp:
+        folder = Path(tmp) / "studies"
+        shutil.copytree(STUDIES, folder)
+        target = folder / "zurko2023.yaml"
+        original = target.read_text(encoding="utf-8")
+        times = {}
+        for n in (0, 1_000, 10_000, 100_000):
+            label = "Zurko 2023" + ("" if n == 0 else " " + "x" * n)
+            target.write_text(original.replace("label: Zurko 2023", f'label: "{label}"'),
+                              encoding="utf-8")
+            cmd = [*metaview_cmd(), "forest", str(folder), "-o", str(Path(tmp) / "f.png"),
+                   "--force"]
+            times[n] = statistics.median(wall(cmd, repeats))
+            print(f"  n = {n:>7,}: {times[n]:.2f} s (median of {repeats})")
+    ratio = times[100_000] / times[0]
+    verdict(f"forest with a 100,000-character label: {ratio:.2f} x the plain time",
+            f"<= {TARGET_LONG_LABEL_RATIO:g} x", ratio <= TARGET_LONG_LABEL_RATIO)
+    print()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, fewer files")
@@ -332,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_files:
         bench_many_files(args.quick)
     bench_big_k()
+    bench_long_label(1 if args.quick else 3)
     print("Summary")
     for name, target, passed in results:
         mark = "n/a " if passed is None else ("PASS" if passed else "FAIL")

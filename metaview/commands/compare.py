@@ -47,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
         w.writerow(cols)
         for c in comparisons:
             p = c.pooled
-            w.writerow([c.endpoint, _s(c.time_months), _s(p.group), c.index.id,
-                        *map(_s, (c.index.estimate, c.index.ci_low, c.index.ci_high)), p.k,
-                        *map(_s, (p.estimate, p.ci_low, p.ci_high, p.pi_low, p.pi_high)),
-                        c.scale, *map(_s, (c.difference, c.diff_ci_low, c.diff_ci_high, c.z,
-                                           c.pvalue)), _s(c.inside_pi)])
+            w.writerow([fmt.csv_text(v) for v in (
+                c.endpoint, _s(c.time_months), _s(p.group), c.index.id,
+                *map(_s, (c.index.estimate, c.index.ci_low, c.index.ci_high)), p.k,
+                *map(_s, (p.estimate, p.ci_low, p.ci_high, p.pi_low, p.pi_high)),
+                c.scale, *map(_s, (c.difference, c.diff_ci_low, c.diff_ci_high, c.z,
+                                   c.pvalue)), _s(c.inside_pi))])
         sys.stdout.write(buf.getvalue())
     else:
         sys.stdout.write("\n\n".join(describe(c) for c in comparisons) + "\n")

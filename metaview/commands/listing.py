@@ -11,6 +11,7 @@ from typing import Any
 
 from metaview.choices import OutputFormat, parse
 from metaview.model import Outcome, Study
+from metaview.render.format import csv_text
 
 COLUMNS = ("id", "label", "year", "arm", "patients", "index", "reports")
 
@@ -76,10 +77,10 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([
+        writer.writerow([csv_text(v) for v in (
             row["id"], row["label"], row["year"], row["arm"], row["patients"],
             "true" if row["index"] else "false", "; ".join(row["reports"]),
-        ])
+        )])
     return buffer.getvalue()
 
 

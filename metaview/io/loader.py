@@ -651,9 +651,81 @@ def _scalar(node: yaml.ScalarNode) -> _Scalar:
 
 
 def _show(text: str, limit: int = 40) -> str:
+    """``text`` in double quotes for a message, cut to ``limit`` characters, with every
+    character that is not printable written as a YAML escape (``\\e``, ``\\u200b``)."""
     if len(text) > limit:
         text = text[: limit - 3] + "..."
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + _escaped(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0", "\x1b": "\\e"}
+
+
+def _escaped(text: str) -> str:
+    """Every character of ``text`` that is not printable (controls, format characters,
+    surrogates, separators other than the space) as a YAML escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _ESCAPES.get(c) or _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+# Text policy (the README's format section): characters refused in any text value, and the
+# fields that are one line of text.
+_NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
+_REFUSED_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                         "\u2066-\u2069\ud800-\udfff" + _NONCHARACTERS + "]")
+#: Characters that show nothing: format characters, fillers and variation selectors.
+_INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+              "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0"
+              "\U000e0000-\U000e0fff")
+_VISIBLE_RE = re.compile(f"[^\\s{_INVISIBLE}]")
+_LEADING_INVISIBLE_RE = re.compile(f"[\\s{_INVISIBLE}]*")
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_ONE_LINE_FIELDS = frozenset({"label", "arm", "design", "country", "time_origin"})
+
+
+def _text_ok(text: str, name: str) -> bool:
+    """True when ``text`` passes the text policy (the usual case, quickly)."""
+    return (_REFUSED_RE.search(text) is None and _VISIBLE_RE.search(text) is not None
+            and not (name in _ONE_LINE_FIELDS and ("\n" in text or "\t" in text)))
+
+
+def _text_problem(text: str, name: str) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) when ``text`` breaks the text policy, else None."""
+    bad = _REFUSED_RE.search(text)
+    if bad is not None:
+        c = bad.group(0)
+        n = ord(c)
+        at = f"at character {bad.start() + 1}"
+        if 0xD800 <= n <= 0xDFFF:
+            what = (f"contains a lone surrogate {_escape(c)} {at}, which is not a character "
+                    "and cannot be written to any output")
+            return what, "remove the escape, or write the character itself"
+        if c in "\u2028\u2029":
+            return (f"contains the separator {_escape(c)} {at}",
+                    "use a plain line break, or remove it")
+        if 0x202A <= n <= 0x202E or 0x2066 <= n <= 0x2069:
+            what = (f"contains the bidirectional control {_escape(c)} {at}, which reorders "
+                    "how the text around it is displayed")
+            return what, "remove it"
+        if n < 0x20 or 0x7F <= n <= 0x9F:
+            return (f"contains the control character {_escaped(c)} {at}",
+                    "remove it: control characters are not text and could act on a terminal")
+        return f"contains the non-character {_escape(c)} {at}", "remove it"
+    if _VISIBLE_RE.search(text) is None:
+        what = "has no visible character, only spaces or invisible ones such as \\u200b"
+        return what, "write the text, or remove the line"
+    if name in _ONE_LINE_FIELDS and ("\n" in text or "\t" in text):
+        what = "a line break" if "\n" in text else "a tab"
+        return (f"contains {what}, but {name} is one line of text",
+                "write it on one line, with spaces")
+    return None
 
 
 def _node_kind(node: yaml.Node) -> str:
@@ -673,8 +745,15 @@ def _is_placeholder(s: _Scalar) -> bool:
 
 
 def _is_placeholder_text(text: str) -> bool:
-    # text.strip().upper().startswith(PLACEHOLDER), without copying long texts
-    return text.lstrip()[:_PLACEHOLDER_LENGTH].upper().startswith(sc.PLACEHOLDER)
+    # text.strip().upper().startswith(PLACEHOLDER), without copying long texts, and blind
+    # to invisible characters (a zero-width space must not hide a placeholder)
+    if text.lstrip()[:_PLACEHOLDER_LENGTH].upper().startswith(sc.PLACEHOLDER):
+        return True
+    start = _LEADING_INVISIBLE_RE.match(text).end()  # type: ignore[union-attr]
+    head = text[start:start + 2 * _PLACEHOLDER_LENGTH]
+    if _INVISIBLE_RE.search(head) is not None:
+        head = _INVISIBLE_RE.sub("", text[start:start + 64 * _PLACEHOLDER_LENGTH])
+    return " ".join(head.split())[:_PLACEHOLDER_LENGTH].upper() == sc.PLACEHOLDER
 
 
 _PLACEHOLDER_LENGTH = len(sc.PLACEHOLDER)
@@ -732,14 +811,14 @@ class _Checker:
     """Collects the problems of one file."""
 
     def __init__(self, display: str):
-        self.display = display
+        self.display = _escaped(display)
         self.problems: list[Problem] = []
 
     def add(self, line: int | None, key: str | None, what: str, fix: str | None = None) -> None:
         message = f"{key}: {what}" if key else what
         if fix:
             message = f"{message} ({fix})"
-        self.problems.append(Problem(self.display, line, message))
+        self.problems.append(Problem(self.display, line, _escaped(message)))
 
     # ----------------------------------------------------------------- mappings
 
@@ -864,6 +943,10 @@ class _Checker:
             return value
         if not value.strip():
             self.add(line, key, "is empty", f"fill in {spec.description}")
+            return _BAD
+        problem = _text_problem(value, spec.name)
+        if problem is not None:
+            self.add(line, key, *problem)
             return _BAD
         if spec.pattern is not None and not _matches(spec.pattern, value):
             suggestion = _token_suggestion(spec.name, value) if spec.name in (
@@ -1084,7 +1167,7 @@ def _valid_value(spec: sc.FieldSpec, node: yaml.ScalarNode) -> Any:
             return _NOT_SHORT
         if spec.enum is not None:
             return text if text in spec.enum else _NOT_SHORT
-        if not text.strip():
+        if not text.strip() or not _text_ok(text, spec.name):
             return _NOT_SHORT
         if spec.pattern is not None and not _matches(spec.pattern, text):
             return _NOT_SHORT
@@ -1306,6 +1389,10 @@ def _characteristic(node: yaml.Node, path: str, ck: _Checker) -> Any:
         if s.kind == "str":
             if not s.value.strip():
                 ck.add(line, path, "is empty", "give " + _CHAR_HINT + ", or remove the line")
+                return _BAD
+            problem = _text_problem(s.value, "")
+            if problem is not None:
+                ck.add(line, path, *problem)
                 return _BAD
             return s.value
         if s.kind == "null":

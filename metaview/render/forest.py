@@ -19,10 +19,12 @@ style setting is explicit or lives in a ``matplotlib.rc_context``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -66,6 +68,9 @@ LABEL_MAX_WIDTH = 2.2
 LABEL_MAX_LINES = 4
 MARK_PAD = 0.01  # between a cell and its marks
 NOTE_MAX_LINES = 4
+#: Characters laid out per allowed line of a text at most (more than any line holds); the
+#: rest of a longer text is cut, with an ellipsis, before it is measured.
+LINE_CHARS = 400
 SQUARE_MAX_SIDE = 0.62  # of a row, for the largest weight in a panel
 DIAMOND_HEIGHT = 0.62  # of a row
 PI_BAR_HEIGHT = 0.2  # of a row
@@ -477,6 +482,12 @@ def _listing(what: Mapping[str, list[str]]) -> str:
 
 
 _OPERATORS = {"=", "<", ">", "\u2264", "\u2265"}
+_SPACE_RE = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of white space (line breaks, tabs) as one space."""
+    return _SPACE_RE.sub(" ", text).strip() if text else ""
 
 
 def _units(text: str) -> list[str]:
@@ -529,9 +540,17 @@ class _Measure:
     def wrap(self, text: str, font: "FontProperties", width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` inches; a word too long for a line is broken; past
         ``max_lines`` the last line ends with an ellipsis. ``x = 1`` and a short phrase in
-        parentheses are kept on one line when they fit."""
+        parentheses are kept on one line when they fit. Line breaks and tabs in ``text``
+        count as spaces, and at most ``max_lines * LINE_CHARS`` characters are laid out, so
+        the time taken is bounded whatever the text (break points are found by a galloping
+        binary search, a few measurements per line)."""
+        text = one_line(text)
         if not text:
             return [""]
+        limit = max_lines * LINE_CHARS
+        cut_short = len(text) > limit
+        if cut_short:
+            text = text[:limit]
         units: list[str] = []
         for unit in _units(text):
             if " " in unit and self.width(unit, font) > width:
@@ -540,27 +559,50 @@ class _Measure:
                 units.append(unit)
         lines: list[str] = []
         for word in units:
+            if len(lines) > max_lines:
+                break
             candidate = f"{lines[-1]} {word}" if lines else word
             if lines and self.width(candidate, font) <= width:
                 lines[-1] = candidate
                 continue
-            while self.width(word, font) > width:
+            while len(lines) <= max_lines and self.width(word, font) > width:
                 cut = self._fit(word, font, width)
                 lines.append(word[:cut])
                 word = word[cut:]
             lines.append(word)
-        if len(lines) > max_lines:
-            last = lines[max_lines - 1]
-            while last and self.width(last + "\u2026", font) > width:
-                last = last[:-1]
-            lines = lines[: max_lines - 1] + [last.rstrip() + "\u2026"]
+        if len(lines) > max_lines or cut_short:
+            end = min(len(lines), max_lines) - 1
+            last = lines[end]
+            keep = self._fit(last, font, width, suffix="\u2026", least=0)
+            lines = lines[:end] + [last[:keep].rstrip() + "\u2026"]
         return lines
 
-    def _fit(self, word: str, font: "FontProperties", width: float) -> int:
-        cut = len(word)
-        while cut > 1 and self.width(word[:cut], font) > width:
-            cut -= 1
-        return cut
+    def _fit(self, word: str, font: "FontProperties", width: float, *, suffix: str = "",
+             least: int = 1) -> int:
+        """The longest prefix of ``word`` (at least ``least`` characters) that, followed by
+        ``suffix``, fits in ``width``: widths grow with the prefix, so a galloping search
+        (1, 2, 4, ... characters) then a binary search take O(log n) measurements."""
+        def fits(k: int) -> bool:
+            return self.width(word[:k] + suffix, font) <= width
+
+        n = len(word)
+        good, bad = least, n + 1  # fits(good) is assumed, fits(bad) is known false
+        step = max(1, least)
+        while good < n:
+            probe = min(n, good + step)
+            if fits(probe):
+                good = probe
+                step *= 2
+            else:
+                bad = probe
+                break
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if fits(mid):
+                good = mid
+            else:
+                bad = mid
+        return good
 
 
 # =========================================================================== layout
@@ -633,6 +675,7 @@ class _Plan:
     measure: _Measure
     labels: dict[int, list[str]] = field(default_factory=dict)  # row position -> lines
     notes: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (panel, row)
+    titles: list[list[str]] = field(default_factory=list)  # per panel, fitted to its width
     layout: _Layout | None = None
 
     def cell(self, p: int, row: _Row) -> _Cell:
@@ -648,7 +691,8 @@ def _line_height(size: float) -> float:
 def _plan_columns(plan: _Plan) -> _Layout:
     """Column widths from the widest text in each column; row heights from wrapped text."""
     m, f = plan.measure, plan.fonts
-    label_texts = [r.label for r in plan.rows if r.kind == "study"]
+    label_texts = [one_line(r.label)[:LABEL_MAX_LINES * LINE_CHARS] for r in plan.rows
+                   if r.kind == "study"]
     label_width = min(LABEL_MAX_WIDTH, max([LABEL_MIN_WIDTH, m.width("Study", f.bold)]
                                            + [m.width(t, f.bold) for t in label_texts]))
     n_width = max([m.width("n", f.bold)] + [m.width(v, f.body) for v in plan.patients.values()])
@@ -759,7 +803,11 @@ def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str]) -> N
         plan.title = "\n".join(title_lines)
         y += len(title_lines) * _line_height(TITLE_SIZE) + 0.08
     layout.panel_title_top = y
-    titles = max((len(_panel_title(p)) for p in plan.panels), default=1)
+    plan.titles = [
+        [m.wrap(text, f.panel_title if i == 0 else f.note, cols.right - cols.left, 1)[0]
+         for i, text in enumerate(_panel_title(p))]
+        for p, cols in zip(plan.panels, layout.panels, strict=True)]
+    titles = max((len(t) for t in plan.titles), default=1)
     layout.panel_title_height = titles * _line_height(PANEL_TITLE_SIZE) + 0.06
     y += layout.panel_title_height
     layout.header_top = y
@@ -844,7 +892,7 @@ def forest_plot(
     panels = _panels(results, comparisons)
     if not panels:
         raise UsageError("nothing to draw: no results were given")
-    with matplotlib.rc_context(_style()):
+    with matplotlib.rc_context(_style()), _glyphs_quiet():
         plan = _make_plan(panels, studies, title)
         layout = plan.layout
         assert layout is not None  # set by _make_plan
@@ -917,6 +965,16 @@ def _style() -> Any:
     return rc
 
 
+@contextlib.contextmanager
+def _glyphs_quiet() -> Any:
+    """No warning for characters the font lacks (an emoji, a rare script): they are drawn
+    as the font's empty box, as in any program; a study's text is never refused for it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font",
+                                category=UserWarning)
+        yield
+
+
 def _attach_canvas(fig: "Figure") -> None:
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -954,9 +1012,8 @@ def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
     f = plan.fonts
     if plan.title:
         _text(bg, layout.label_left, layout.title_top, plan.title, f.title, va="top")
-    for panel, cols in zip(plan.panels, layout.panels, strict=True):
+    for lines, cols in zip(plan.titles, layout.panels, strict=True):
         centre = (cols.left + cols.right) / 2
-        lines = _panel_title(panel)
         _text(bg, centre, layout.panel_title_top, lines[0], f.panel_title, ha="center", va="top")
         if len(lines) > 1:
             _text(bg, centre, layout.panel_title_top + _line_height(PANEL_TITLE_SIZE),
@@ -1034,8 +1091,9 @@ def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Ax
     ax.set_yticks([])
     ax.tick_params(axis="x", direction="out", length=2.5, width=0.6, colors=RULE, pad=2,
                    labelsize=FONT_SIZE, labelcolor=INK, labelfontfamily=FONT_FAMILY)
-    ax.set_xlabel(f"{panel.endpoint}{panel.when()} (%)", fontproperties=plan.fonts.body,
-                  color=INK, labelpad=3)
+    xlabel = plan.measure.wrap(f"{panel.endpoint}{panel.when()} (%)", plan.fonts.body,
+                               PLOT_WIDTH + 2 * COL_GAP, 1)[0]
+    ax.set_xlabel(xlabel, fontproperties=plan.fonts.body, color=INK, labelpad=3)
     return ax
 
 
@@ -1207,7 +1265,7 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool 
     except OSError as exc:
         raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()):
+        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()), _glyphs_quiet():
             fig.savefig(out, format=fmt_, dpi=PNG_DPI if fmt_ == "png" else 72,
                         metadata=metadata, facecolor="white")
         os.chmod(tmp, _file_mode(target))

@@ -1,8 +1,10 @@
-"""Number formatting shared by tables, plots and reports (no statistics here)."""
+"""Number formatting shared by tables, plots and reports, and text made safe for CSV cells
+(no statistics here)."""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,3 +158,25 @@ def as_reported(count: int | None, total: int | None, estimate: float | None) ->
     if estimate is None or not math.isfinite(estimate):
         return "NR"
     return f"{100 * estimate:.3g}%"
+
+
+# --------------------------------------------------------------------------- CSV cells
+
+#: A cell that starts with one of these is read as a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)")
+
+
+def csv_text(value: object) -> object:
+    """A CSV cell that a spreadsheet program shows as written (OWASP's advice on CSV
+    injection): text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading single quote. Numbers (also written as text, e.g. ``-0.25``) and
+    anything that is not text are returned unchanged.
+
+    >>> csv_text("=HYPERLINK(\"x\")"), csv_text("-0.25"), csv_text(-0.25), csv_text("OS")
+    ('\'=HYPERLINK("x")', '-0.25', -0.25, 'OS')
+    """
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER_RE.fullmatch(value)):
+        return "'" + value
+    return value

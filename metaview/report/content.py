@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -56,12 +57,42 @@ def analysis_title(endpoint: str, time_months: float | None) -> str:
     return f"{head} at {time_months:g} {unit}"
 
 
+#: Longest file-name stem of a figure (the file names stay far below the 255 bytes that
+#: file systems allow).
+MAX_STEM_LENGTH = 80
+
+
 def analysis_stem(endpoint: str, time_months: float | None) -> str:
-    """File-name stem of an analysis' figure: ``forest-os-12m``, ``forest-orr``."""
+    """File-name stem of an analysis' figure: ``forest-os-12m``, ``forest-orr``; only
+    lower-case letters, digits, ``-`` and ``_``. Two analyses may share it (12 and
+    12.0000001 months both give ``-12m``): :func:`unique_stems` tells them apart."""
     token = endpoint.lower()
-    if time_months is None:
-        return f"forest-{token}"
-    return f"forest-{token}-{time_months:g}m".replace(".", "_")
+    stem = f"forest-{token}" if time_months is None else f"forest-{token}-{time_months:g}m"
+    return re.sub(r"[^a-z0-9_-]", "_", stem)
+
+
+def unique_stems(keys: Sequence[tuple[str, float | None]]) -> list[str]:
+    """One file-name stem per (endpoint, landmark), all different: :func:`analysis_stem`,
+    with a short hash of the exact endpoint and landmark added where two would be the same
+    or where the stem is longer than ``MAX_STEM_LENGTH`` (then cut). The same keys always
+    give the same stems."""
+    plain = [analysis_stem(e, t) for e, t in keys]
+    seen: dict[str, int] = {}
+    for stem in plain:
+        seen[stem] = seen.get(stem, 0) + 1
+    out: list[str] = []
+    for (endpoint, time), stem in zip(keys, plain, strict=True):
+        if seen[stem] > 1 or len(stem) > MAX_STEM_LENGTH:
+            digest = hashlib.sha256(f"{endpoint}\0{time!r}".encode()).hexdigest()
+            size = 8
+            while True:  # longer hashes in the (unheard of) case of a collision
+                candidate = f"{stem[:MAX_STEM_LENGTH - size - 1]}-{digest[:size]}"
+                if candidate not in out and candidate not in seen:
+                    break
+                size += 4
+            stem = candidate
+        out.append(stem)
+    return out
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,8 @@ class Analysis:
     companion_error: str | None = None
     comparisons: tuple[Comparison, ...] = ()
     at_requested_landmark: bool = True
+    #: the figure's file-name stem, unique in its report (see :func:`unique_stems`)
+    file_stem: str = ""
 
     @property
     def title(self) -> str:
@@ -93,7 +126,7 @@ class Analysis:
 
     @property
     def stem(self) -> str:
-        return analysis_stem(self.endpoint, self.time_months)
+        return self.file_stem or analysis_stem(self.endpoint, self.time_months)
 
     @property
     def overall(self) -> PooledResult:
@@ -229,6 +262,8 @@ def build_report(
             comparisons = _comparisons(studies, index, opts, endpoint, time)
         analyses.append(Analysis(endpoint, time, results, companion, companion_error,
                                  comparisons, requested))
+    stems = unique_stems([(a.endpoint, a.time_months) for a in analyses])
+    analyses = [replace(a, file_stem=stem) for a, stem in zip(analyses, stems, strict=True)]
     if not any(a.overall.k > 0 for a in analyses):
         wanted = ", ".join(options.endpoints) if options.endpoints else "any endpoint"
         raise AnalysisError(f"nothing to report: no study reports {wanted}"

@@ -1,8 +1,11 @@
 """``report.md``: the report in Markdown (GitHub-flavoured tables; figures as PNG links).
 
 Study-provided text is escaped so that it stays text: ``<`` and ``>`` become entities (a
-Markdown renderer would otherwise pass HTML through), ``|`` is escaped inside tables and
-line breaks inside a cell become spaces.
+Markdown renderer would otherwise pass HTML through), the characters that make emphasis,
+code, links, images, strikethrough and math get a backslash (so ``![p](https://...)`` is
+not an image to fetch), so does a ``# ``, ``- ``, ``+ ``, ``= `` or ``1. `` that would
+start a block (``>`` is an entity already), ``|`` is escaped inside tables, and line
+breaks and tabs become spaces.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def _inline(parts: tuple[Inline, ...]) -> str:
         elif p.style == "code":
             out.append(f"`{p.text.replace('`', '')}`")
         elif p.style == "link" and p.href and p.href.lower().startswith(("https://", "http://")):
-            out.append(f"[{_text(p.text)}](<{_text(p.href)}>)")
+            out.append(f"[{_text(p.text)}](<{_html_safe(p.href)}>)")
         else:
             out.append(_text(p.text))
     return "".join(out)
@@ -105,11 +108,30 @@ def _inline(parts: tuple[Inline, ...]) -> str:
 _ENTITY_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
-def _text(s: str) -> str:
-    """Text that a Markdown renderer shows as written: no HTML, no character references, no
-    line breaks (a lone ``&`` is left as it is, readable in the source)."""
+# an underscore inside a word (ALLO_HSCT) makes no emphasis and is left as it is
+_INLINE_RE = re.compile(r"([\\`*\[\]~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_BLOCK_START_RE = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|[-+=](?=\s|$)|\d{1,9}[.)](?=\s|$))")
+
+
+def _html_safe(s: str) -> str:
+    """No HTML, no character references, no line breaks or tabs (a lone ``&`` is left as it
+    is, readable in the source)."""
     s = _ENTITY_RE.sub(lambda m: "&amp;" + m.group(0)[1:], s)
-    return s.replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+    return (s.replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+            .replace("\t", " "))
+
+
+def _text(s: str) -> str:
+    """Text that a Markdown renderer shows as written: :func:`_html_safe`, and a backslash
+    before every character that would make markup (emphasis, code, links and images,
+    strikethrough, math) and before a block marker at the start."""
+    s = _INLINE_RE.sub(r"\\\1", s)
+    s = _BLOCK_START_RE.sub(lambda m: m.group(1) + _escape_marker(m.group(2)), s)
+    return _html_safe(s)
+
+
+def _escape_marker(marker: str) -> str:
+    return "\\" + marker if not marker[0].isdigit() else marker[:-1] + "\\" + marker[-1]
 
 
 def _cell(s: str) -> str:

@@ -4,6 +4,8 @@ the provenance of every number.
 Columns use the glossary names (``estimate``, ``ci_low``, ...); proportions are fractions,
 ``theta``/``se``/``yi``/``vi`` are on the pooling scale, ``i2`` and ``weight`` in percent.
 Floats are written with 10 significant digits, so the files diff cleanly between runs.
+Text that a spreadsheet would run as a formula gets a leading ``'``
+(:func:`metaview.render.format.csv_text`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from metaview.render.format import csv_text
 from metaview.report.compose import provenance_rows
 from metaview.report.content import Report
 
@@ -131,6 +134,10 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
+    import pandas as pd
+
+    frame = frame.apply(lambda col: col if pd.api.types.is_numeric_dtype(col)
+                        else col.map(csv_text))
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
     return buf.getvalue().encode("utf-8")

@@ -310,6 +310,53 @@ def test_wrap_breaks_long_words_and_ends_with_an_ellipsis():
     assert all(" = " in line for line in lines)  # never "df" / "= 1"
 
 
+def test_wrap_of_a_100000_character_word_is_capped_with_an_ellipsis():
+    measure = forest._Measure()
+    font = forest._Fonts.create().body
+    lines = measure.wrap("Zurko " + "x" * 100_000, font, 1.5, 4)
+    assert len(lines) == 4 and lines[0] == "Zurko" and lines[-1].endswith("\u2026")
+    assert all(measure.width(line, font) <= 1.5 for line in lines)
+    assert all(len(line) > 10 for line in lines[1:])  # lines are filled, not one letter each
+
+
+def test_wrap_of_many_words_newlines_and_invisible_characters():
+    measure = forest._Measure()
+    font = forest._Fonts.create().body
+    lines = measure.wrap("ab " * 50_000, font, 1.0, 3)
+    assert len(lines) == 3 and lines[-1].endswith("\u2026")
+    assert set(" ".join(lines[:-1]).split()) == {"ab"}
+    assert measure.wrap("Zurko\n2023\tcohort", font, 5.0, 2) == ["Zurko 2023 cohort"]
+    # zero-width characters take no width: still a bounded number of characters per line
+    lines = measure.wrap("a" + "\u200b" * 100_000, font, 1.0, 2)
+    assert len(lines) <= 2 and sum(map(len, lines)) <= 2 * forest.LINE_CHARS + 1
+    assert measure.wrap("", font, 1.0, 2) == [""]
+
+
+def test_short_text_is_not_cut():
+    measure = forest._Measure()
+    font = forest._Fonts.create().body
+    assert measure.wrap("Zurko 2023", font, 2.0, 4) == ["Zurko 2023"]
+    assert measure._fit("x" * 50, font, measure.width("x" * 20, font)) == 20
+
+
+def test_a_100000_character_label_and_a_250_character_endpoint_are_drawn_clean(studies):
+    long_word = "x" * 100_000
+    ep = "E" * 250
+    studies = [s if s.id != "zurko2023" else study(
+        "zurko2023", f"Zurko {long_word}", ALLO, 88,
+        [outcome("OS", estimate=0.59, estimate_text="59%", total=88),
+         outcome(ep, count=40, total=88)]) for s in studies]
+    studies = [s if s.id != "chow2019" else study(
+        "chow2019", "Chow 2019", ALLO, 31, [outcome(ep, count=10, total=31)]) for s in studies]
+    fig, _, _ = draw(studies, endpoints=("OS", ep))
+    assert_layout_clean(fig)
+    label = next(t for t in texts(fig) if t.get_text().startswith("Zurko"))
+    lines = label.get_text().split("\n")
+    assert len(lines) == forest.LABEL_MAX_LINES and lines[-1].endswith("\u2026")
+    title = next(t for t in texts(fig) if t.get_text().startswith(ep[:20]))
+    assert title.get_text().endswith("\u2026")
+
+
 # ----------------------------------------------------------------- global state, imports
 
 
