@@ -135,9 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; no output was changed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # a report's writer says what became of its files
+        message = getattr(exc, "message", "interrupted; no output was changed")
+        print(f"error: {message}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 130))
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a defect: still one line, the traceback on request
