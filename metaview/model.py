@@ -84,6 +84,9 @@ class Study:
     characteristics: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     notes: str | None = None
     path: str | None = field(default=None, compare=False)
+    #: SHA-256 (hex) and length of the file's bytes as the loader read them
+    file_sha256: str | None = field(default=None, compare=False)
+    file_bytes: int | None = field(default=None, compare=False)
 
     def outcomes_for(self, endpoint: str, time_months: float | None) -> list[Outcome]:
         """The outcomes reporting ``endpoint`` at ``time_months`` (None: without a time)."""
@@ -100,7 +103,8 @@ class Study:
         return self.characteristics.get(name)
 
 
-_STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {"outcomes", "characteristics"}
+_STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {
+    "outcomes", "characteristics", "file_sha256", "file_bytes"}
 
 
 def _same_time(a: float | None, b: float | None) -> bool:

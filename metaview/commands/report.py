@@ -29,7 +29,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metaview.io import find_study_files
     from metaview.report import build_report
     from metaview.report.writer import write_files
 
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     studies = load(args.paths)
     index_id = index_study(studies, args.index)
     report = build_report(
-        studies, options, index_id=index_id, inputs=find_study_files(args.paths),
+        studies, options, index_id=index_id,
         timestamp=datetime.now(UTC) if args.timestamp else None,
     )
     from metaview.report import report_files
