@@ -406,3 +406,71 @@ def test_simulate_memory_is_bounded_by_the_chunk() -> None:
     assert res.methods[0].replicates == 1_000_000
     # one million replicates x 3 studies drawn at once would need 24 MB per array
     assert peak < 20 * 1024 * 1024, peak
+
+
+# --------------------------------------------------------------------------- the environment
+
+
+def _metaview(command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "metaview"
+    prefix = str(exe) if exe.exists() else f"{sys.executable} -m metaview"
+    return subprocess.run(["sh", "-c", f"{prefix} {command}"], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT, env={**os.environ, **env}, check=False)
+
+
+@pytest.mark.parametrize("command", ["list studies", "pool studies --format json",
+                                     "validate studies"])
+@pytest.mark.parametrize(("redirect", "reason"), [(">&-", "Bad file descriptor|it is closed"),
+                                                  ("> /dev/full", "No space left on device")])
+def test_stdout_closed_or_full_is_one_clear_line(command: str, redirect: str,
+                                                 reason: str) -> None:
+    import re
+
+    if redirect == "> /dev/full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    done = _metaview(f"{command} {redirect}")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: cannot write to standard output: ")
+    assert re.search(reason, lines[0]) and "internal error" not in lines[0]
+
+
+def test_an_encoding_that_cannot_print_falls_back_to_ascii() -> None:
+    exe = Path(sys.executable).parent / "metaview"
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "metaview"]
+    done = subprocess.run([*command, "pool", "studies"], capture_output=True, timeout=600,
+                          cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "latin-1"},
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert b"internal error" not in done.stderr
+    utf8 = _metaview("pool studies")
+    assert "\u2013" in utf8.stdout and "\u03c4" in utf8.stdout  # something needs replacing
+    expected = utf8.stdout.replace("\u2013", "-").replace("\u03c4", "tau").replace("\u2020", "+")
+    assert done.stdout.decode("latin-1") == expected  # latin-1 keeps what it can, e.g. ²
+
+
+def test_ascii_replacements() -> None:
+    import codecs
+
+    import metaview.cli  # noqa: F401 - registers the error handler
+
+    text = "τ² – 5 ≥ 3, Zürich, 北京"
+    assert codecs.encode(text, "ascii", "metaview-ascii") == b"tau^2 - 5 >= 3, Zurich, ??"
+    assert codecs.encode(text, "latin-1", "metaview-ascii") == \
+        "tau² - 5 >= 3, Zürich, ??".encode("latin-1")
+
+
+def test_names_too_long_are_user_errors(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    long = tmp_path / ("x" * 300)
+    for argv in (["report", str(STUDIES), "-o", str(long)],
+                 ["report", str(STUDIES), "-o", str(long / "sub")],
+                 ["forest", str(STUDIES), "-o", f"{long}.png"],
+                 ["new", "abc", "--dir", str(long)],
+                 ["list", str(long / "a.yaml")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: "), err
+        assert "internal error" not in err and ("too long" in err or "File name" in err), err
+    assert list(tmp_path.iterdir()) == []

@@ -151,10 +151,12 @@ def write_files(files: Mapping[str, bytes], out_dir: str | os.PathLike[str]) -> 
                 try:
                     os.rename(staging, target)
                     staging = None
-                except OSError:
+                except OSError as exc:
+                    if not target.is_dir():
+                        raise OutputError(f"{target}: cannot create the report folder "
+                                          f"({exc.strerror or exc})") from None
                     # Created meanwhile by someone else: replace file by file from the
                     # sibling temporary folder (the same file system).
-                    target.mkdir(parents=True, exist_ok=True)
             if staging is not None:
                 _swap_in(staging, target, names)
         except _Stop as stop:
