@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     results = analyse(studies, options)
     index_id = index_study(studies, args.index)
     comparisons = []
-    if index_id is not None:
+    if index_id is not None and index_id not in options.exclude:
         try:
             comparisons = compare(studies, index_id, options)
         except AnalysisError as exc:

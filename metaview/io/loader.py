@@ -253,6 +253,9 @@ def _collector_paused() -> Iterator[None]:
 def _as_list(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
     if isinstance(paths, (str, os.PathLike)):
         return [paths]
+    if paths is None or isinstance(paths, (bytes, bytearray)):
+        raise TypeError(f"paths must be a path (str or os.PathLike) or a list of them, "
+                        f"not {type(paths).__name__}")
     return list(paths)
 
 
