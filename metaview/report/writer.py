@@ -11,7 +11,9 @@ Files in the target that the report does not write are never touched.
 SIGINT, SIGTERM and SIGHUP (those not ignored) stop the writing while the new files are
 being written, and leave the target as it was. From the first rename on they are held
 back until every file is in place and the temporary folder is gone; then they are acted
-on. Either way :class:`Interrupted` says what happened to the output.
+on. Either way :class:`Interrupted` says what happened to the output. (What cannot be
+caught, SIGKILL or a power cut during the renames, can leave a mix of old and new files,
+the old ones in the hidden ``.metaview-tmp-*/.previous`` folder.)
 """
 
 from __future__ import annotations
