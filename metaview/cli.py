@@ -9,9 +9,14 @@ done) or 2 (invalid input or usage).
 from __future__ import annotations
 
 import argparse
+import codecs
+import errno
 import importlib
+import os
 import sys
+import unicodedata
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from metaview import __version__
 
@@ -126,8 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     module = _command_module(COMMANDS[args.command][0])
+    stdout = sys.stdout
+    sys.stdout = _Stdout(stdout)  # type: ignore[assignment]
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        sys.stdout.flush()
+        return code
+    except StdoutError as exc:
+        _discard_stdout()
+        print(f"error: cannot write to standard output: {exc.strerror} (send it to a file "
+              "that can take it, e.g. > out.txt)", file=sys.stderr)
+        return exc.exit_code
     except StudyFileError as exc:
         if getattr(args, "traceback", False):
             raise
@@ -139,17 +153,125 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; no output was changed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # a report's writer says what became of its files
+        message = getattr(exc, "message", "interrupted; no output was changed")
+        print(f"error: {message}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 130))
     except BrokenPipeError:
+        _discard_stdout()
         return 0
+    except OSError as exc:  # the file system or the machine, not metaview
+        if getattr(args, "traceback", False):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{_os_reason(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a defect: still one line, the traceback on request
         if getattr(args, "traceback", False):
             raise
         print(f"error: internal error ({type(exc).__name__}: {exc}); please report it with "
               "the output of --traceback", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout = stdout
+
+
+def _os_reason(exc: OSError) -> str:
+    """What an operating-system error means for the user, with what to do about it."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{reason} (use a shorter file or folder name)"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return f"{reason} (free some space, or write elsewhere)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{reason} (check the permissions, or write elsewhere)"
+    return f"{reason} (check the path)"
+
+
+class StdoutError(OSError):
+    """Standard output is closed, full or otherwise cannot take the output."""
+
+    exit_code = 2
+
+
+class _Stdout:
+    """``sys.stdout`` while a command runs: text the stream's encoding cannot hold is written
+    with ASCII replacements (``τ²`` as ``tau^2``), and a stream that is closed or full
+    raises :class:`StdoutError` (a broken pipe stays a :class:`BrokenPipeError`)."""
+
+    def __init__(self, stream: TextIO | None):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            raise StdoutError(errno.EBADF, "it is closed")
+        try:
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:
+                encoding = getattr(self._stream, "encoding", None) or "ascii"
+                safe = text.encode(encoding, errors=_FALLBACK).decode(encoding)
+                return self._stream.write(safe)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+        except ValueError as exc:  # "I/O operation on closed file"
+            raise StdoutError(errno.EBADF, str(exc)) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at the null device: what could not be written is dropped,
+    and Python's final flush at exit does not fail a second time."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:  # pragma: no cover - nothing better to do
+        pass
+
+
+#: ASCII for the characters metaview itself prints (study text falls back to NFKD, then ?)
+_ASCII = {
+    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'",
+    "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2265": ">=", "\u2264": "<=",
+    "\u00b1": "+/-", "\u00d7": "x", "\u00b7": ".", "\u2192": "->", "\u03c4": "tau",
+    "\u00b2": "^2", "\u03b8": "theta", "\u2248": "~", "\u00a0": " ", "\u2009": " ",
+    "\u202f": " ", "\u2022": "*", "\u2020": "+", "\u2021": "++", "\u00b0": " deg",
+    "\u03b1": "alpha", "\u03c7": "chi", "\u2500": "-", "\u2502": "|", "\u2550": "=",
+}
+_FALLBACK = "metaview-ascii"
+
+
+def _ascii_replacements(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeEncodeError):  # pragma: no cover - only registered for encoding
+        raise err
+    out = []
+    for ch in err.object[err.start:err.end]:
+        rep = _ASCII.get(ch)
+        if rep is None:
+            rep = "".join(c for c in unicodedata.normalize("NFKD", ch) if c.isascii()
+                          and c.isprintable()) or "?"
+        out.append(rep)
+    return "".join(out), err.end
+
+
+codecs.register_error(_FALLBACK, _ascii_replacements)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -120,6 +120,9 @@ class Study:
     notes: str | None = None
     path: str | None = field(default=None, compare=False)
     curves: tuple[Curve, ...] = ()
+    #: SHA-256 (hex) and length of the file's bytes as the loader read them
+    file_sha256: str | None = field(default=None, compare=False)
+    file_bytes: int | None = field(default=None, compare=False)
 
     def curves_for(self, endpoint: str) -> list[Curve]:
         """The digitised curves of ``endpoint``."""
@@ -141,7 +144,7 @@ class Study:
 
 
 _STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {
-    "outcomes", "characteristics", "curves"}
+    "outcomes", "characteristics", "curves", "file_sha256", "file_bytes"}
 
 
 def _same_time(a: float | None, b: float | None) -> bool:

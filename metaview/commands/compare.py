@@ -87,10 +87,11 @@ def describe(c: Comparison) -> str:
 
         lines.append(f"  as an odds ratio: {math.exp(c.difference):.2f} "
                      f"({math.exp(c.diff_ci_low):.2f} to {math.exp(c.diff_ci_high):.2f})")
-    verdict = ("no evidence of a difference" if c.pvalue >= 0.05 else
+    alpha = 1.0 - c.level  # the test at the level of the intervals shown
+    verdict = ("no evidence of a difference" if c.pvalue >= alpha else
                "evidence of a difference")
     lines.append(f"  In words: {verdict} between {c.index.label} and the pooled literature "
-                 f"({fmt.pvalue(c.pvalue)}); with {p.k} other "
+                 f"at the {alpha:.2g} level ({fmt.pvalue(c.pvalue)}); with {p.k} other "
                  f"{'study' if p.k == 1 else 'studies'} this comparison has little power.")
     for w in c.warnings:
         lines.append(f"  Note: {w}")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from metaview.errors import AnalysisError, UsageError
+from metaview.errors import AnalysisError, OutputError, UsageError
 
 #: Endpoints drawn when no --endpoint is given (when at least one study reports one of them).
 DEFAULT_ENDPOINTS = ("OS", "PFS")
@@ -36,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix.lower() not in FORMATS:
         raise UsageError(f"-o {output}: unknown format '{output.suffix or '(none)'}'; "
                          f"use one of {', '.join(FORMATS)}")
-    if output.exists() and not args.force:
+    try:
+        exists = output.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(f"-o {output}: cannot write here ({exc.strerror or exc})") from None
+    if exists and not args.force:
         raise UsageError(f"-o {output}: the file exists; use --force to overwrite it")
 
     studies = sorted(load(args.paths), key=lambda s: (s.year, s.label.lower(), s.id))
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     results = analyse(studies, options)
     index_id = index_study(studies, args.index)
     comparisons = []
-    if index_id is not None:
+    if index_id is not None and index_id not in options.exclude:
         try:
             comparisons = compare(studies, index_id, options)
         except AnalysisError as exc:

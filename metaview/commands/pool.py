@@ -30,13 +30,19 @@ def run(args: argparse.Namespace) -> int:
     from metaview.pool.analysis import analyse
 
     results = analyse(studies, options)
+    from metaview.commands._endpoints import endpoint_warnings
+
+    warnings = endpoint_warnings(studies)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if not any(r.k > 0 for r in results):
         wanted = ", ".join(f"{r.endpoint}{'' if r.time_months is None else f' at {r.time_months:g} months'}"
                            for r in results if r.group is None) or "any endpoint"
         raise AnalysisError(f"nothing to pool: no study reports {wanted} "
                             "(see 'metaview list' for what each study reports)")
     if out_format is OutputFormat.JSON:
-        write_json({"metaview_version": __version__, "analyses": [r.to_dict() for r in results]})
+        write_json({"metaview_version": __version__, "analyses": [r.to_dict() for r in results],
+                    "warnings": warnings})
     elif out_format is OutputFormat.CSV:
         sys.stdout.write(to_csv(results))
     else:
@@ -167,7 +173,7 @@ def _block(r: PooledResult, *, grouped: bool) -> list[str]:
     if r.subgroup_test is not None:
         t = r.subgroup_test
         lines.append(f"  Between groups: Q = {t.q_between:.2f}, df = {t.df}, {fmt.pvalue(t.pvalue)}")
-    if r.excluded and r.group is not None or (r.excluded and not r.group_by):
+    if r.excluded and (r.group is not None or not grouped):  # else listed in its group
         lines.append("  Not pooled:")
         for e in r.excluded:
             lines.append(f"    {e.label}: {e.reason}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from metaview.commands._common import index_study, load, options_from_args
-from metaview.errors import UsageError
+from metaview.errors import OutputError, UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,7 +29,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metaview.io import find_study_files
     from metaview.report import build_report
     from metaview.report.writer import write_files
 
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     studies = load(args.paths)
     index_id = index_study(studies, args.index)
     report = build_report(
-        studies, options, index_id=index_id, inputs=find_study_files(args.paths),
+        studies, options, index_id=index_id,
         timestamp=datetime.now(UTC) if args.timestamp else None,
     )
     from metaview.report import report_files
@@ -53,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _refuse_foreign_files(folder: Path, files: Mapping[str, bytes]) -> None:
     """Replacing an earlier metaview report is expected; replacing anything else is not."""
-    clashes = sorted(name for name in files if (folder / name).exists())
+    try:
+        clashes = sorted(name for name in files if (folder / name).exists())
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(f"-o {folder}: cannot use this folder ({exc.strerror or exc})") from None
     if not clashes:
         return
     try:

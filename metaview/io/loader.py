@@ -23,9 +23,11 @@ Every problem of every file is collected and raised at once as one
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import errno
 import gc
+import hashlib
 import math
 import os
 import re
@@ -251,6 +253,9 @@ def _collector_paused() -> Iterator[None]:
 def _as_list(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
     if isinstance(paths, (str, os.PathLike)):
         return [paths]
+    if paths is None or isinstance(paths, (bytes, bytearray)):
+        raise TypeError(f"paths must be a path (str or os.PathLike) or a list of them, "
+                        f"not {type(paths).__name__}")
     return list(paths)
 
 
@@ -353,24 +358,55 @@ def _scan_folder(folder: Path) -> tuple[list[tuple[Path, os.stat_result]], list[
 # --------------------------------------------------------------------------- reading
 
 
-def _read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
+class NotRegularFile(OSError):
+    """What was opened is not a regular file (a FIFO or device put there after the scan)."""
+
+
+def read_study_bytes(path: PathArg, limit: int = MAX_BYTES + 1) -> bytes:
+    """Up to ``limit`` bytes of a regular file, without ever blocking on what is there.
+
+    The file is opened non-blocking (a FIFO or device that replaced the file after the
+    folder was scanned opens at once) and its type is checked on the open handle.
+
+    Raises
+    ------
+    NotRegularFile
+        When the path does not name a regular file once opened.
+    OSError
+        When it cannot be opened or read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    finally:
+        os.close(fd)
+
+
+def _read_text(path: Path, display: str) -> tuple[str | None, list[Problem], bytes]:
+    """The file's text (None on a problem), its problems, and the bytes read."""
+    try:
+        data = read_study_bytes(path)
+    except NotRegularFile:
+        return None, [Problem(display, None, "is not a regular file: it was replaced after "
+                              "the folder was read (remove it, or put the study file back)")], b""
     except OSError as exc:
-        return None, [Problem(display, None, _stat_problem(path, exc))]
+        return None, [Problem(display, None, _stat_problem(path, exc))], b""
     if len(data) > MAX_BYTES:
         return None, [Problem(display, 1, f"file is larger than {MAX_BYTES // 1024 // 1024} MiB "
-                              "(a study file is a few kilobytes; is this the right file?)")]
+                              "(a study file is a few kilobytes; is this the right file?)")], data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start]
         return None, [Problem(display, line, f"not valid UTF-8: byte 0x{byte:02X} at offset "
-                              f"{exc.start} (save the file as UTF-8)")]
+                              f"{exc.start} (save the file as UTF-8)")], data
     text = text.removeprefix("\ufeff")
-    return text, []
+    return text, [], data
 
 
 class _StructureError(Exception):
@@ -1236,7 +1272,7 @@ _OUTCOME_SPECS = {f.name: f for f in sc.OUTCOME_FIELDS}
 
 def _load_file(path: Path) -> tuple[Study | None, list[Problem], _Marks | None]:
     display = str(path)
-    text, problems = _read_text(path, display)
+    text, problems, data = _read_text(path, display)
     if text is None:
         return None, problems, None
     root, problems = _compose(display, text)
@@ -1259,8 +1295,11 @@ def _load_file(path: Path) -> tuple[Study | None, list[Problem], _Marks | None]:
         problems = problems[:MAX_PROBLEMS_PER_FILE]
         problems.append(Problem(display, line, f"{rest} more problems not shown "
                                 "(fix the ones above first)"))
-    if problems:
+    if problems or study is None:
         return None, problems, None
+    # the hash of the bytes analysed, for the provenance of what is made from the study
+    study = dataclasses.replace(study, file_sha256=hashlib.sha256(data).hexdigest(),
+                                file_bytes=len(data))
     return study, [], marks
 
 

@@ -7,6 +7,7 @@ batched :func:`~metaview.pool.rma.fit_rma` call.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -66,7 +67,16 @@ class AnalysisOptions:
         leave_one_out: bool = False,
         prefer_curves: bool = False,
     ) -> AnalysisOptions:
-        """Options from plain strings, checked; a bad value or combination is a UsageError."""
+        """Options from plain strings, checked; a bad value or combination is a UsageError.
+
+        ``endpoints`` and ``exclude`` are sequences of strings (a single string is a
+        TypeError, not a sequence of letters); ``endpoints=None`` means every endpoint.
+        """
+        endpoints = _strings(endpoints, "endpoints", "['OS']", allow_none=True)
+        exclude = _strings(exclude, "exclude", "['zuma1']", allow_none=False)
+        if group_by is not None and not isinstance(group_by, str):
+            raise TypeError(f"group_by must be a field name (str) or None, "
+                            f"not {type(group_by).__name__}")
         m = parse(Model, model, option="--model")
         sc = parse(Scale, scale, option="--scale")
         if ci_method is None:
@@ -86,7 +96,14 @@ class AnalysisOptions:
             raise UsageError(f"--time must be a positive number of months, not {time_months}")
         eps = None
         if endpoints:
+            blank = [e for e in endpoints if not e.strip()]
+            if blank:
+                raise UsageError(f"--endpoint {blank[0]!r}: an endpoint token cannot be empty "
+                                 "(e.g. --endpoint OS)")
             eps = tuple(dict.fromkeys(e.strip().upper() for e in endpoints))
+        if group_by is not None and not group_by.strip():
+            raise UsageError("--group-by '': give a field name, e.g. --group-by arm "
+                             "(or --no-group)")
         return cls(
             endpoints=eps, time_months=time_months, model=m,
             tau2_method=Tau2Method.ML if m is Model.GLMM else parse(Tau2Method, tau2_method,
@@ -95,6 +112,55 @@ class AnalysisOptions:
             level=level, group_by=group_by, exclude=tuple(exclude), leave_one_out=leave_one_out,
             prefer_curves=prefer_curves,
         )
+
+
+def _strings(values: object, name: str, example: str, *,
+             allow_none: bool) -> tuple[str, ...] | None:
+    """``values`` as a tuple of strings; a string, bytes or a non-string item is a TypeError."""
+    if values is None and allow_none:
+        return None
+    if values is None or isinstance(values, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a list of strings, e.g. {name}={example}, "
+                        f"not {values!r}")
+    try:
+        items = tuple(values)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name} must be a list of strings, e.g. {name}={example}, "
+                        f"not {type(values).__name__}") from None
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must hold strings, not {type(item).__name__} ({item!r})")
+    return items
+
+
+def _check(studies: Sequence[Study], options: AnalysisOptions) -> None:
+    """The studies are a sequence of Study; every ``--exclude`` id and the ``--group-by``
+    field exist (a typo would silently change the analysis)."""
+    if isinstance(studies, (Study, str, bytes)) or not all(isinstance(s, Study)
+                                                           for s in studies):
+        raise TypeError("studies must be a list of Study (from metaview.io.load_studies)")
+    if not isinstance(options, AnalysisOptions):
+        raise TypeError("options must be an AnalysisOptions (AnalysisOptions.create(...))")
+    known = {s.id for s in studies}
+    unknown = [e for e in options.exclude if e not in known]
+    if unknown:
+        raise UsageError(f"--exclude {unknown[0]}: no study has this id "
+                         f"(ids: {', '.join(sorted(known))})")
+    field_name = options.group_by
+    if field_name is not None and studies and all(s.characteristic(field_name) is None
+                                                 for s in studies):
+        fields = [*_GROUPABLE, *sorted({k for s in studies for k in s.characteristics}
+                                       - set(_GROUPABLE))]
+        close = difflib.get_close_matches(field_name, fields, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        shown = ", ".join(fields[:12]) + (f", ... ({len(fields)} in all)" if len(fields) > 12
+                                          else "")
+        raise UsageError(f"--group-by {field_name}: no study has this field ({hint}fields: "
+                         f"{shown}; or --no-group)")
+
+
+#: top-level fields a study can be grouped by
+_GROUPABLE = ("arm", "design", "country", "year")
 
 
 @dataclass
@@ -230,11 +296,7 @@ def analyse(studies: Sequence[Study], options: AnalysisOptions) -> list[PooledRe
     With grouping (default: by ``arm``), each endpoint and landmark gives one result per
     group, then the overall one (``group=None``) carrying the between-group test.
     """
-    known = {s.id for s in studies}
-    unknown = [e for e in options.exclude if e not in known]
-    if unknown:
-        raise UsageError(f"--exclude {unknown[0]}: no study has this id "
-                         f"(ids: {', '.join(sorted(known))})")
+    _check(studies, options)
     results: list[PooledResult] = []
     groups = _group_table(studies, options.group_by)
     for endpoint, time in endpoint_landmarks(studies, options):
@@ -529,10 +591,14 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
     from metaview.distributions import norm_cdf as ndtr
     from metaview.distributions import norm_ppf as ndtri
 
+    _check(studies, options)
     ids = {s.id: s for s in studies}
     if index_id not in ids:
         raise UsageError(f"--index {index_id}: no study has this id "
                          f"(ids: {', '.join(sorted(ids))})")
+    if index_id in options.exclude:
+        raise UsageError(f"--exclude {index_id}: this is the index study, the one compared; "
+                         "drop --exclude for it, or choose another --index")
     index = ids[index_id]
     group = group_of(index, options.group_by)
     others = [s for s in studies if s.id != index_id and

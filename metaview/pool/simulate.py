@@ -23,15 +23,18 @@ Each replicate's effect sizes get metafor's continuity correction exactly as rea
 whose interval contains ``theta``; its Monte Carlo standard error is ``sqrt(c (1 - c) / B)``.
 Mean width is measured on the proportion scale (interval ends back-transformed).
 
-The random numbers depend only on the seed, the study sizes and ``B`` (all of them are drawn
-before any fitting), so the result does not depend on how the fits are chunked.
+The random numbers depend only on the seed, the study sizes and ``B``: they are the ones
+:func:`simulate_counts` draws in one go, but drawn and refitted ``chunk`` replicates at a
+time, so memory stays bounded for any ``B``; counts and exact sums make the result
+independent of the chunk size.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,7 +47,8 @@ Array = NDArray[np.float64]
 
 #: interval methods of the inverse-variance model, in the order they are reported
 IV_METHODS = (CIMethod.Z, CIMethod.HK, CIMethod.HK_ADHOC)
-#: replicates per batched fit (bounds memory for very large B; results do not depend on it)
+#: replicates drawn and refitted at a time (bounds memory for any B; results do not depend
+#: on it)
 DEFAULT_CHUNK = 10_000
 #: GLMM fits are one at a time (0.2 to 0.6 s each); by default at most this many replicates
 DEFAULT_GLMM_REPLICATES = 100
@@ -122,6 +126,12 @@ def simulate_counts(
     scale = parse(Scale, scale, option="--scale")
     n_arr = np.asarray(n, dtype=np.int64)
     z = rng.standard_normal((replicates, n_arr.size))
+    return _counts(z, n_arr, theta, tau2, scale, rng)
+
+
+def _counts(z: Array, n_arr: NDArray[np.int64], theta: float, tau2: float, scale: Scale,
+            rng: np.random.Generator) -> tuple[NDArray[np.int64], int]:
+    """Counts from standard-normal draws ``z`` (binomials from ``rng``); clipped ``p_i``."""
     theta_i = theta + math.sqrt(max(tau2, 0.0)) * z
     p = true_proportion(theta_i, scale)
     bad = ~((p >= 0.0) & (p <= 1.0))
@@ -129,6 +139,30 @@ def simulate_counts(
     p = np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)
     x = rng.binomial(n_arr[None, :], p)
     return np.asarray(x, dtype=np.int64), clipped
+
+
+def _count_chunks(n_arr: NDArray[np.int64], *, theta: float, tau2: float, scale: Scale,
+                  replicates: int, chunk: int, seed: int | None
+                  ) -> Iterator[tuple[int, NDArray[np.int64], int]]:
+    """The counts of :func:`simulate_counts` (same seed, same numbers), ``chunk`` replicates
+    at a time: ``(first replicate, counts, clipped)``.
+
+    :func:`simulate_counts` draws every normal before the first binomial. Here a first
+    pass steps one generator through the normals (drawn and dropped chunk by chunk) to
+    where the binomials start; then a second generator, started from the seed again, draws
+    the normals chunk by chunk while the first draws the binomials. Memory is
+    ``chunk * k`` numbers whatever ``replicates`` is.
+    """
+    k = n_arr.size
+    binomials = np.random.default_rng(seed)
+    normals = np.random.Generator(type(binomials.bit_generator)())
+    normals.bit_generator.state = binomials.bit_generator.state
+    for start in range(0, replicates, chunk):
+        binomials.standard_normal((min(chunk, replicates - start), k))
+    for start in range(0, replicates, chunk):
+        z = normals.standard_normal((min(chunk, replicates - start), k))
+        x, clipped = _counts(z, n_arr, theta, tau2, scale, binomials)
+        yield start, x, clipped
 
 
 def true_proportion(theta_i: ArrayLike, scale: Scale | str) -> Array:
@@ -179,7 +213,7 @@ def coverage_study(
         Also refit the binomial-normal GLMM (logit scale only) on the first
         ``min(replicates, glmm_replicates)`` replicates, one fit at a time.
     chunk
-        Replicates per batched fit; it bounds memory and paces ``progress``.
+        Replicates drawn and refitted at a time; it bounds memory and paces ``progress``.
 
     Notes
     -----
@@ -206,37 +240,40 @@ def coverage_study(
         raise UsageError(f"--with-glmm needs --scale logit (the GLMM is a logit model), "
                          f"not --scale {scale.value}")
     sizes = np.rint(n_arr).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    x, clipped = simulate_counts(sizes, theta=theta, tau2=tau2, scale=scale,
-                                 replicates=replicates, rng=rng)
-    es = transforms.effect_sizes(x, sizes[None, :].astype(float), scale)
-    yi = es.yi
-    vi = np.broadcast_to(es.vi, yi.shape)  # arcsine and PFT variances depend on n only
     n_h = float(len(sizes) / np.sum(1.0 / sizes)) if scale is Scale.PFT else None
-
     n_glmm = min(replicates, glmm_replicates) if with_glmm else 0
     n_chunks = -(-replicates // chunk)
     total_work = len(ci_methods) * n_chunks + n_glmm
     done = 0
-    results: list[MethodCoverage] = []
-    for m in ci_methods:
-        covered = np.zeros(replicates, dtype=bool)
-        ok = np.zeros(replicates, dtype=bool)
-        width = np.full(replicates, np.nan)
-        for start in range(0, replicates, chunk):
-            sl = slice(start, min(start + chunk, replicates))
-            c, o, w = _iv_chunk(yi[sl], vi[sl], theta, scale, tau2_method, m, level, n_h)
-            covered[sl], ok[sl], width[sl] = c, o, w
+    tallies = [_Tally() for _ in ci_methods]
+    glmm_tally = _Tally()
+    clipped = 0
+    corrected = 0
+    for start, x, chunk_clipped in _count_chunks(sizes, theta=theta, tau2=tau2, scale=scale,
+                                                 replicates=replicates, chunk=chunk,
+                                                 seed=seed):
+        clipped += chunk_clipped
+        es = transforms.effect_sizes(x, sizes[None, :].astype(float), scale)
+        corrected += int(np.count_nonzero(es.corrected))
+        yi = es.yi
+        vi = np.broadcast_to(es.vi, yi.shape)  # arcsine and PFT variances depend on n only
+        for m, tally in zip(ci_methods, tallies, strict=True):
+            tally.add(*_iv_chunk(yi, vi, theta, scale, tau2_method, m, level, n_h))
             done += 1
             if progress is not None:
                 progress(done, total_work)
-        results.append(_summary(m.value, covered, ok, width))
+        if start < n_glmm:
+            rows = x[: n_glmm - start]
+            glmm_tally.add(*_glmm_chunk(rows, sizes, theta, level, glmm_test, progress,
+                                        done, total_work))
+            done += rows.shape[0]
+    results = [t.summary(m.value) for m, t in zip(ci_methods, tallies, strict=True)]
     if with_glmm:
-        results.append(_glmm_coverage(x[:n_glmm], sizes, theta, level, glmm_test,
-                                      progress, done, total_work))
+        results.append(glmm_tally.summary("glmm", ci=glmm_test.value))
+    simulated = replicates * len(sizes)
     notes: list[str] = []
     if clipped:
-        notes.append(f"{clipped} of {x.size} simulated study proportions fell outside [0, 1] "
+        notes.append(f"{clipped} of {simulated} simulated study proportions fell outside [0, 1] "
                      f"on the {scale.value} scale and were clipped")
     if with_glmm and n_glmm < replicates:
         notes.append(f"the GLMM was refitted on the first {n_glmm} of {replicates} replicates "
@@ -248,7 +285,7 @@ def coverage_study(
         tau2_method=None if tau2_method is None else parse(Tau2Method, tau2_method,
                                                             option="--tau2").value,
         level=level, methods=tuple(results), clipped=clipped,
-        corrected=float(np.mean(es.corrected)), notes=tuple(notes),
+        corrected=corrected / simulated, notes=tuple(notes),
     )
 
 
@@ -270,22 +307,68 @@ def _judge(lb: Array, ub: Array, theta: float, scale: Scale,
     return covered, ok, np.where(ok, hi - lo, np.nan)
 
 
-def _summary(name: str, covered: NDArray[np.bool_], ok: NDArray[np.bool_], width: Array,
-             ci: str | None = None) -> MethodCoverage:
-    used = int(ok.sum())
-    failed = int(ok.size - used)
-    if used == 0:
-        return MethodCoverage(name, None, None, None, int(ok.size), failed, ci)
-    c = float(covered[ok].mean())
-    return MethodCoverage(
-        method=name, coverage=c, coverage_mcse=math.sqrt(c * (1.0 - c) / used),
-        mean_width=float(np.mean(width[ok])), replicates=int(ok.size), failed=failed, ci=ci,
-    )
+class _Tally:
+    """Coverage counts and the exact sum of widths, added chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.replicates = 0
+        self.used = 0
+        self.covered = 0
+        self.width = _ExactSum()
+
+    def add(self, covered: NDArray[np.bool_], ok: NDArray[np.bool_], width: Array) -> None:
+        self.replicates += int(ok.size)
+        self.used += int(np.count_nonzero(ok))
+        self.covered += int(np.count_nonzero(covered & ok))
+        self.width.add(width[ok])
+
+    def summary(self, name: str, ci: str | None = None) -> MethodCoverage:
+        failed = self.replicates - self.used
+        if self.used == 0:
+            return MethodCoverage(name, None, None, None, self.replicates, failed, ci)
+        c = self.covered / self.used
+        return MethodCoverage(
+            method=name, coverage=c, coverage_mcse=math.sqrt(c * (1.0 - c) / self.used),
+            mean_width=self.width.mean(self.used), replicates=self.replicates, failed=failed,
+            ci=ci,
+        )
 
 
-def _glmm_coverage(x: NDArray[np.int64], n: NDArray[np.int64], theta: float, level: float,
-                   test: CIMethod, progress: Progress | None, done: int,
-                   total: int) -> MethodCoverage:
+class _ExactSum:
+    """The exact sum of float64 values, however they are grouped into calls of ``add``.
+
+    Each value is ``M * 2**(e - 53)`` with an integer ``M`` (``numpy.frexp``); the sum is
+    kept as a Python integer in units of ``2**-1126`` (below the smallest subnormal), so
+    chunking never changes a mean by even one rounding.
+    """
+
+    _UNIT = 1126  # 2**-1126 divides every float64
+    _HALF = 26  # M split in two halves of at most 27 bits: int64 sums of them never overflow
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, values: Array) -> None:
+        v = np.asarray(values, dtype=float).ravel()
+        v = v[v != 0.0]
+        if v.size == 0:
+            return
+        mantissa, exponent = np.frexp(v)
+        m = np.ldexp(mantissa, 53).astype(np.int64)
+        hi, lo = m >> self._HALF, m & ((1 << self._HALF) - 1)
+        for e in np.unique(exponent):
+            sel = exponent == e
+            part = (int(hi[sel].sum()) << self._HALF) + int(lo[sel].sum())
+            self.total += part << (int(e) - 53 + self._UNIT)
+
+    def mean(self, count: int) -> float:
+        """The correctly rounded ``sum / count``."""
+        return float(Fraction(self.total, count << self._UNIT))
+
+
+def _glmm_chunk(x: NDArray[np.int64], n: NDArray[np.int64], theta: float, level: float,
+                test: CIMethod, progress: Progress | None, done: int, total: int
+                ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Array]:
     from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
 
     m = x.shape[0]
@@ -299,5 +382,4 @@ def _glmm_coverage(x: NDArray[np.int64], n: NDArray[np.int64], theta: float, lev
             pass  # counted as failed (e.g. every study with 0 events)
         if progress is not None:
             progress(done + i + 1, total)
-    covered, ok, width = _judge(lb, ub, theta, Scale.LOGIT, None)
-    return _summary("glmm", covered, ok, width, ci=test.value)
+    return _judge(lb, ub, theta, Scale.LOGIT, None)

@@ -390,23 +390,36 @@ def _hash_inputs(studies: Sequence[Study], inputs: Sequence[str | Path] | None
                  ) -> tuple[tuple[InputFile, ...], str | None]:
     """Each study file's size and SHA-256, in name order, and the SHA-256 of their bytes
     concatenated in that order (what ``cat $(ls studies/*.yaml | LC_ALL=C sort) | sha256sum``
-    prints)."""
+    prints).
+
+    The per-file figures of a loaded study are those of the bytes the loader read and the
+    analysis used. The concatenation needs the bytes again: a file whose bytes then differ
+    from the ones analysed (edited meanwhile) is an error, never a hash of other bytes.
+    """
+    from metaview.io.loader import read_study_bytes
+
     if inputs is None:
         known = [s.path for s in studies]
         if not known or any(p is None for p in known):
             return (), None
         inputs = [p for p in known if p is not None]
+    analysed = {Path(s.path): s.file_sha256 for s in studies
+                if s.path is not None and s.file_sha256 is not None}
     paths = sorted({Path(p) for p in inputs}, key=lambda p: (p.name, str(p)))
     combined = hashlib.sha256()
     files = []
     for p in paths:
         try:
-            data = p.read_bytes()
+            data = read_study_bytes(p, limit=-1)
         except OSError as exc:
             raise OutputError(f"{p}: cannot read the input file to hash it "
                               f"({exc.strerror or exc})") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if analysed.get(p, digest) != digest:
+            raise OutputError(f"{p}: the file changed after it was analysed; run the report "
+                              "again")
         combined.update(data)
-        files.append(InputFile(p.name, len(data), hashlib.sha256(data).hexdigest()))
+        files.append(InputFile(p.name, len(data), digest))
     return tuple(files), combined.hexdigest()
 
 

@@ -335,14 +335,14 @@ def test_unreadable_file_chmod(tmp_path, cli, parse_errors):
 
 def test_unreadable_file(tmp_path, cli, parse_errors):
     path = write(tmp_path, "secret.yaml", valid("secret"))
-    real_open = open
+    real_open = os.open  # the loader opens study files with os.open (non-blocking)
 
     def fake_open(file, *args, **kwargs):
         if str(file) == str(path):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    with mock.patch("builtins.open", fake_open):
+    with mock.patch("os.open", fake_open):
         assert_rejected(cli, parse_errors, [path], file=path, line=None, key=None,
                         fragments=("permission denied",))
 
