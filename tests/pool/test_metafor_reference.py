@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 import pytest
+from reference_data import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
 from metaview.estimate.transforms import back_transform, effect_sizes
 from metaview.pool.glmm import fit_glmm
 from metaview.pool.rma import fit_rma
-from tests.conftest import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
 SCALE = {"PLO": "logit", "PLN": "log", "PR": "raw", "PAS": "arcsine", "PFT": "pft",
          "CLL": "cloglog"}
@@ -195,3 +195,24 @@ def test_subgroup_test_matches_metafor(ref: dict) -> None:
     assert test is not None and test.df == ref["df"]
     _close(test.q_between, ref["q_between"], ITERATIVE_RTOL, "q_between")
     _close(test.pvalue, ref["pvalue"], ITERATIVE_RTOL, "pvalue")
+
+
+@pytest.mark.parametrize("dataset", sorted({r["dataset"] for r in REF["glmm"]}))
+def test_glmm_optimum_is_at_machine_precision(dataset: str) -> None:
+    """The score vanishes at the fit, and Newton's method from a start 1e-4 away lands on
+    the same parameters to a few machine epsilons (the search path does not matter)."""
+    from metaview.pool import glmm
+
+    ds = REF["datasets"][dataset]
+    x, n = np.asarray(ds["x"], float), np.asarray(ds["n"], float)
+    mu, tau2, _ = glmm.fit_glmm_ml(x, n)
+    if tau2 == 0.0:
+        assert mu == pytest.approx(math.log(x.sum() / (n.sum() - x.sum())), rel=1e-15)
+        return
+    tau = math.sqrt(tau2)
+    assert np.all(np.abs(glmm._score(mu, tau, x, n)) < 1e-9)
+    polished = glmm._polish(mu * (1 + 1e-4) + 1e-4, tau * (1 - 1e-4), x, n)
+    assert polished is not None
+    assert polished[0] == pytest.approx(mu, rel=1e-13, abs=1e-14)
+    assert polished[1] == pytest.approx(tau, rel=1e-13)
+
