@@ -22,6 +22,7 @@ Every problem of every file is collected and raised at once as one
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import difflib
 import errno
@@ -380,6 +381,44 @@ class _StructureError(Exception):
         self.message = message
 
 
+#: Line breaks of YAML that are not line breaks of the file as editors, ``grep -n`` and
+#: ``wc -l`` count them (a "\r" not followed by "\n", NEL, U+2028, U+2029).
+_YAML_ONLY_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+
+
+class _LineNumbers:
+    """Line numbers of positions in a text, counted as the file's ``"\n"`` characters.
+
+    YAML also breaks lines at a lone ``"\r"``, NEL and U+2028/U+2029, so its marks' ``line``
+    can run past the last line of the file; messages use the file's lines instead.
+    """
+
+    def __init__(self, text: str):
+        self.exact = _YAML_ONLY_BREAKS.search(text) is None
+        self._breaks = [] if self.exact else [m.start() for m in re.finditer("\n", text)]
+
+    def of(self, mark: Any) -> int:
+        """1-based line of a YAML mark."""
+        if self.exact:
+            return int(mark.line) + 1
+        return bisect.bisect_left(self._breaks, int(mark.index)) + 1
+
+    def renumber(self, root: yaml.Node | None) -> None:
+        """Rewrite the start marks of every node of the tree to the file's lines."""
+        if self.exact or root is None:
+            return
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            m = node.start_mark
+            node.start_mark = yaml.Mark(m.name, m.index, self.of(m) - 1, m.column, None, None)
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    stack.extend((key, value))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+
+
 class _PlainComposer(yaml.SafeLoader):
     """Builds the node tree of plain YAML; notes tags, anchors and aliases with their lines."""
 
@@ -389,10 +428,11 @@ class _PlainComposer(yaml.SafeLoader):
         self.anchors_seen: list[tuple[int, str]] = []
         self.aliases_seen: list[tuple[int, str]] = []
         self._depth = 0
+        self.lines = _LineNumbers(text)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
-        line = event.start_mark.line + 1
+        line = self.lines.of(event.start_mark)
         if isinstance(event, yaml.AliasEvent):
             self.get_event()
             self.aliases_seen.append((line, str(event.anchor)))
@@ -423,8 +463,9 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         return Problem(display, line, f"character #x{exc.character:04x} is not allowed in YAML "
                        "(remove it; save the file as plain UTF-8 text)")
     if isinstance(exc, yaml.MarkedYAMLError):
+        lines = _LineNumbers(text)
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        line = lines.of(mark) if mark is not None else 1
         problem = (exc.problem or "").strip()
         context = (exc.context or "").strip()
         if "another document" in problem or "another document" in context:
@@ -438,8 +479,8 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         if context:
             where = ""
             if exc.context_mark is not None and mark is not None and \
-                    exc.context_mark.line != mark.line:
-                where = f" that starts at line {exc.context_mark.line + 1}"
+                    lines.of(exc.context_mark) != line:
+                where = f" that starts at line {lines.of(exc.context_mark)}"
             what = f"{what} {context}{where}"
         what = " ".join(what.split())
         return Problem(display, line, f"YAML syntax error: {what} (check the indentation, "
@@ -572,6 +613,7 @@ def _compose_plain(display: str, text: str) -> tuple[yaml.Node | None, list[Prob
     try:
         loader = _PlainComposer(text)  # the reader checks every character here
         root = loader.get_single_node()
+        loader.lines.renumber(root)
     except _StructureError as exc:
         return None, [Problem(display, exc.line, exc.message)]
     except yaml.YAMLError as exc:
