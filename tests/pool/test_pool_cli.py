@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pool_data import write_studies
+from reference_data import ITERATIVE_RTOL, metafor_reference
 
 from metaview.cli import main
-from tests.conftest import ITERATIVE_RTOL, metafor_reference
 
 CONTRACT_KEYS = {
     "endpoint", "time_months", "group", "model", "scale", "tau2_method", "ci_method", "level",
@@ -19,18 +20,6 @@ CONTRACT_KEYS = {
     "q_pvalue", "studies", "excluded", "leave_one_out", "warnings",
 }
 STUDY_KEYS = {"id", "label", "estimate", "ci_low", "ci_high", "yi", "vi", "weight", "approximate"}
-
-
-def write_studies(folder: Path, x: list[int], n: list[int], *, endpoint: str = "ORR",
-                  arm: str = "arm A", time: float | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, (xi, ni) in enumerate(zip(x, n)):
-        when = "" if time is None else f"\n    time_months: {time}"
-        (folder / f"s{i:02d}.yaml").write_text(
-            f"id: s{i:02d}\nlabel: Study {i}\ncitation: Test study {i}.\nyear: 2020\n"
-            f"arm: {arm}\npatients: {ni}\noutcomes:\n  - endpoint: {endpoint}{when}\n"
-            f"    count: {xi}\n    total: {ni}\n    source: Table 1\n")
-    return folder
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:

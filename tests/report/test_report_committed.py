@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.report.conftest import REPORT_ROOT, STUDIES_DIR
+from report_data import REPORT_ROOT, STUDIES_DIR
 
 from metaview.cli import main
 
