@@ -80,8 +80,8 @@ def to_csv(results: Sequence[PooledResult]) -> str:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(results):
-        writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
-                         for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else f"{v:.10g}" if isinstance(v, float) else v)
+                         for k, v in row.items()})  # 10 significant digits, as the report
     return buf.getvalue()
 
 
