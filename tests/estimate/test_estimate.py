@@ -140,3 +140,17 @@ def test_bounded_scales_back_transform_into_zero_one(scale: str) -> None:
     y = y[np.isfinite(y)]
     p = back_transform(y, scale, n_harmonic=np.resize(n, y.shape))
     assert np.all((p >= 0.0) & (p <= 1.0))
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 0.59, 0.003])
+@pytest.mark.parametrize("scale", ["logit", "log", "raw", "cloglog", "arcsine", "pft"])
+def test_estimate_with_total_only_gets_an_interval_around_it(p: float, scale: str) -> None:
+    """0 with total 88 used to be shown with [0.00076, 0.167]; the interval is now the
+    Wilson interval of estimate * total events, which contains the estimate."""
+    (e,) = outcome_effects([Outcome("OS", "t", time_months=12, estimate=p, total=88)],
+                           scale=scale)
+    lo, hi = proportion_ci(p * 88, 88, method="wilson")
+    assert (e.ci_low, e.ci_high) == (float(lo), float(hi))
+    assert e.ci_low <= p <= e.ci_high and e.approximate and e.ci_source == "approximate"
+    if p in (0.0, 1.0):
+        assert (e.ci_low if p == 0 else e.ci_high) == p
