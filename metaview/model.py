@@ -235,6 +235,8 @@ class PooledResult:
     i2_ci_low: float | None
     i2_ci_high: float | None
     h2: float | None
+    h2_ci_low: float | None  # Q-profile interval of H2, beside I2's
+    h2_ci_high: float | None
     q: float | None
     q_df: int | None
     q_pvalue: float | None

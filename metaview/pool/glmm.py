@@ -259,7 +259,7 @@ def fit_glmm(
         pi_lb=a(mu - half_pi), pi_ub=a(mu + half_pi), tau2=a(tau2),
         tau2_ci_lb=a(math.nan), tau2_ci_ub=a(math.nan),
         i2=a(100 * tau2 / (tau2 + s2)), i2_ci_lb=a(math.nan), i2_ci_ub=a(math.nan),
-        h2=a((tau2 + s2) / s2), q=a(q), q_df=np.array([k - 1]),
+        h2=a((tau2 + s2) / s2), h2_ci_lb=a(math.nan), h2_ci_ub=a(math.nan), q=a(q), q_df=np.array([k - 1]),
         q_pvalue=a(float(chdtrc(k - 1, q)) if math.isfinite(q) else math.nan),
         weights=np.full((1, k), math.nan), s2w=a(1.0), crit=a(crit), zval=a(mu / se),
         pval=a(pval),

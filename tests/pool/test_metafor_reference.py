@@ -106,6 +106,13 @@ def test_q_profile_matches_metafor(ref: dict) -> None:
     _close(float(fit.tau2_ci_ub[0]), ref["tau2_ub"], ITERATIVE_RTOL, "tau2_ub")
     _close(float(fit.i2_ci_lb[0]), ref["I2_lb"], ITERATIVE_RTOL, "I2_lb")
     _close(float(fit.i2_ci_ub[0]), ref["I2_ub"], ITERATIVE_RTOL, "I2_ub")
+    _close(float(fit.h2_ci_lb[0]), ref["H2_lb"], ITERATIVE_RTOL, "H2_lb")
+    _close(float(fit.h2_ci_ub[0]), ref["H2_ub"], ITERATIVE_RTOL, "H2_ub")
+    # H2 = 1 / (1 - I2/100) holds exactly at both bounds (a closed form of the same roots)
+    for h2, i2 in [(fit.h2_ci_lb, fit.i2_ci_lb), (fit.h2_ci_ub, fit.i2_ci_ub)]:
+        _close(float(h2[0]), 1.0 / (1.0 - float(i2[0]) / 100.0), CLOSED_FORM_RTOL, "H2(I2)")
+    for key_h, key_i in [("H2_lb", "I2_lb"), ("H2_ub", "I2_ub")]:
+        _close(ref[key_h], 1.0 / (1.0 - ref[key_i] / 100.0), CLOSED_FORM_RTOL, "metafor H2(I2)")
 
 
 @pytest.mark.parametrize(

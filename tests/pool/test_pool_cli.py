@@ -16,7 +16,8 @@ from metaview.cli import main
 CONTRACT_KEYS = {
     "endpoint", "time_months", "group", "model", "scale", "tau2_method", "ci_method", "level",
     "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "theta", "se", "tau2",
-    "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df",
+    "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "h2_ci_low",
+    "h2_ci_high", "q", "q_df",
     "q_pvalue", "studies", "excluded", "leave_one_out", "warnings",
 }
 STUDY_KEYS = {"id", "label", "estimate", "ci_low", "ci_high", "yi", "vi", "weight", "approximate"}
