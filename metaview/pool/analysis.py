@@ -79,6 +79,11 @@ class AnalysisOptions:
             raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
         if not 0.0 < level < 1.0:
             raise UsageError(f"--level must lie between 0 and 1, not {level}")
+        from metaview.distributions import finite_quantiles
+
+        if not finite_quantiles(level):
+            raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
+                             "infinite; use at most 0.9999999")
         if time_months is not None and not (time_months > 0 and math.isfinite(time_months)):
             raise UsageError(f"--time must be a positive number of months, not {time_months}")
         eps = None

@@ -225,3 +225,32 @@ def test_raw_scale_outside_unit_interval_is_reported_not_clipped(
     (a,) = doc["analyses"]
     assert a["ci_low"] < 0.0 or a["ci_high"] > 1.0
     assert any("outside [0, 1]" in w for w in a["warnings"])
+
+
+@pytest.mark.parametrize("command", ["pool", "compare", "report", "forest", "simulate"])
+def test_level_without_a_finite_quantile_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                                           root: Path, tmp_path: Path,
+                                                           command: str) -> None:
+    argv = [command, str(root / "studies"), "--level", "0.9999999999999999"]
+    if command in ("report", "forest"):
+        argv += ["-o", str(tmp_path / "out")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "--level" in err and "quantile is infinite" in err and "internal error" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_level_close_to_one_still_works(capsys: pytest.CaptureFixture[str], root: Path) -> None:
+    doc = run_json(capsys, "pool", str(root / "studies"), "--format", "json", "--level",
+                   "0.99999999999999")
+    assert all(a["ci_low"] is None or a["ci_low"] <= a["estimate"] <= a["ci_high"]
+               for a in doc["analyses"] if a["estimate"] is not None)
+
+
+def test_python_api_refuses_a_level_without_a_finite_quantile() -> None:
+    from metaview.errors import UsageError
+    from metaview.pool.analysis import AnalysisOptions
+
+    with pytest.raises(UsageError, match="quantile is infinite"):
+        AnalysisOptions.create(level=0.9999999999999999)
