@@ -49,7 +49,8 @@ CASES = [
     Case("num-characteristic-count-huge", 9, "characteristics.male.count",
          ("10000000000000000000 is greater than 10000000",), True),
     # yaml.safe_load itself cannot read it (int() stops at 4,300 digits): no schema check
-    Case("num-int-5000-digits", 7, "patients", ("(5000 characters) is greater than 10000000",), False),
+    Case("num-int-5000-digits", 7, "patients",
+         ("(5000 characters) is greater than 10000000",), False),
     Case("num-total-over-patients", 17, "outcomes[2].total",
          ("400 is greater than patients 40", "note or derived"), False),
     Case("num-at-risk-over-patients", 22, "outcomes[3].at_risk",
