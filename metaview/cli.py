@@ -85,7 +85,14 @@ def _level(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"'{text}' must lie strictly between 0 and 1, e.g. 0.95")
+    from metaview.distributions import finite_quantiles
+
+    if not finite_quantiles(value):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is so close to 1 that its normal quantile is infinite; use at most "
+            "0.9999999")
     return value
+
 
 
 class _Parser(argparse.ArgumentParser):

@@ -190,13 +190,34 @@ def _t_isf(df: float, q: float) -> float:
 
 
 def _t_ppf(df: float, p: float) -> float:
+    edge = _quantile_edge(p, -math.inf, math.inf)
+    if edge is not None:
+        return edge
     return -_t_isf(df, p) if p < 0.5 else _t_isf(df, 1.0 - p)
+
+
+def _norm_ppf(p: float) -> float:
+    edge = _quantile_edge(p, -math.inf, math.inf)
+    return _STD_NORMAL.inv_cdf(p) if edge is None else edge
+
+
+def _quantile_edge(p: float, at0: float, at1: float) -> float | None:
+    """The quantile at a probability of 0 or 1 (``at0``, ``at1``), NaN outside [0, 1], None
+    inside (0, 1): as scipy.special, so the pure-Python and scipy paths agree."""
+    if not 0.0 <= p <= 1.0:
+        return math.nan
+    if p == 0.0:
+        return at0
+    if p == 1.0:
+        return at1
+    return None
 
 
 def _chi2_isf(df: float, q: float) -> float:
     """x with P(X > x) = q."""
-    if q >= 1.0:
-        return 0.0
+    edge = _quantile_edge(q, math.inf, 0.0)
+    if edge is not None:
+        return edge
     z = -_STD_NORMAL.inv_cdf(q)
     h = 2.0 / (9.0 * df)
     x0 = max(df * (1.0 - h + z * math.sqrt(h)) ** 3, 1e-8)  # Wilson-Hilferty start
@@ -226,6 +247,14 @@ def _apply(kernel: Callable[..., float], scipy_name: str, *args: ArrayLike) -> A
     return out
 
 
+def finite_quantiles(level: float) -> bool:
+    """Whether the two-sided quantiles of a confidence ``level`` are finite in floating point
+    (both forms the engine computes, ``1 - (1 - level)/2`` and ``0.5 + level/2``, must be
+    below 1; 0.9999999999999999 fails)."""
+    alpha = 1.0 - level
+    return alpha / 2.0 > 0.0 and 1.0 - alpha / 2.0 < 1.0 and 0.5 + level / 2.0 < 1.0
+
+
 def norm_cdf(x: ArrayLike) -> Array:
     """Standard normal CDF (scipy ``ndtr``)."""
     x = np.asarray(x, dtype=float)
@@ -234,8 +263,8 @@ def norm_cdf(x: ArrayLike) -> Array:
 
 
 def norm_ppf(p: ArrayLike) -> Array:
-    """Standard normal quantile (scipy ``ndtri``)."""
-    return _apply(_STD_NORMAL.inv_cdf, "ndtri", p)
+    """Standard normal quantile (scipy ``ndtri``: -inf at 0, inf at 1, NaN outside)."""
+    return _apply(_norm_ppf, "ndtri", p)
 
 
 def t_cdf(df: ArrayLike, x: ArrayLike) -> Array:
@@ -244,8 +273,10 @@ def t_cdf(df: ArrayLike, x: ArrayLike) -> Array:
 
 
 def t_ppf(df: ArrayLike, p: ArrayLike) -> Array:
-    """Student t quantile (scipy ``stdtrit``)."""
-    return _apply(_t_ppf, "stdtrit", df, p)
+    """Student t quantile (scipy ``stdtrit``; -inf at 0, inf at 1, NaN outside, as
+    ``scipy.stats.t.ppf``: ``stdtrit(df, 0)`` itself gives +inf)."""
+    out = _apply(_t_ppf, "stdtrit", df, p)
+    return np.where(np.asarray(p, dtype=float) == 0.0, -np.inf, out)
 
 
 def chi2_sf(df: ArrayLike, x: ArrayLike) -> Array:
@@ -254,7 +285,8 @@ def chi2_sf(df: ArrayLike, x: ArrayLike) -> Array:
 
 
 def chi2_isf(df: ArrayLike, p: ArrayLike) -> Array:
-    """Chi-squared quantile of upper tail ``p`` (scipy ``chdtri``)."""
+    """Chi-squared quantile of upper tail ``p`` (scipy ``chdtri``: inf at 0, 0 at 1, NaN
+    outside)."""
     return _apply(_chi2_isf, "chdtri", df, p)
 
 

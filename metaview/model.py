@@ -147,10 +147,18 @@ _STUDY_SCALAR_FIELDS = frozenset(f.name for f in fields(Study)) - {
     "outcomes", "characteristics", "curves", "file_sha256", "file_bytes"}
 
 
-def _same_time(a: float | None, b: float | None) -> bool:
+#: Landmarks closer than this many months are one landmark (loader and analysis alike).
+LANDMARK_TOLERANCE = 1e-6
+
+
+def same_landmark(a: float | None, b: float | None) -> bool:
+    """Whether two landmarks (months; None: no landmark) are the same one."""
     if a is None or b is None:
         return a is None and b is None
-    return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return abs(a - b) <= LANDMARK_TOLERANCE
+
+
+_same_time = same_landmark
 
 
 def _number(x: float) -> str:
@@ -272,6 +280,8 @@ class PooledResult:
     i2_ci_low: float | None
     i2_ci_high: float | None
     h2: float | None
+    h2_ci_low: float | None  # Q-profile interval of H2, beside I2's
+    h2_ci_high: float | None
     q: float | None
     q_df: int | None
     q_pvalue: float | None

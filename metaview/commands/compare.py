@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def _s(v: object) -> str:
     if v is None:
         return ""
-    return repr(v) if isinstance(v, float) else str(v)
+    return f"{v:.10g}" if isinstance(v, float) else str(v)  # 10 significant digits
 
 
 def describe(c: Comparison) -> str:

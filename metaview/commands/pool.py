@@ -87,7 +87,8 @@ def to_csv(results: Sequence[PooledResult]) -> str:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(results):
-        writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float)
+        # 10 significant digits, as the report; text cells neutralised against formulas
+        writer.writerow({k: ("" if v is None else f"{v:.10g}" if isinstance(v, float)
                              else fmt.csv_text(v)) for k, v in row.items()})
     return buf.getvalue()
 

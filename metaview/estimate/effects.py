@@ -9,7 +9,9 @@ Three data forms, in order of preference:
    delta method; the reported interval is shown as is;
 3. an estimate with ``total`` (or ``at_risk``) but no interval: the binomial approximation as
    if ``estimate * total`` events had been seen (Peto's variance with ``at_risk``), flagged
-   ``approximate``.
+   ``approximate``. The interval shown with ``total`` is the Wilson score interval of
+   ``estimate * total`` events of ``total``, which always contains the estimate (also 0 and
+   1, where the continuity-corrected effect size lies inside (0, 1)).
 
 An estimate with neither an interval nor a total has no standard error; it is not pooled.
 """
@@ -91,15 +93,10 @@ def outcome_effects(
 def _approximate_effects(outcomes: list[Outcome], scale: Scale,
                          level: float) -> list[OutcomeEffect]:
     """Estimate and total without an interval: as if ``estimate * total`` events were seen."""
-    from metaview.distributions import norm_ppf
-
     p = np.array([o.proportion for o in outcomes], dtype=float)
     n = np.array([o.total for o in outcomes], dtype=float)
     es = transforms.effect_sizes(p * n, n, scale)
-    half = float(norm_ppf(0.5 + level / 2.0)) * np.sqrt(es.vi)
-    lo, hi = transforms.back_transform_interval(es.yi - half, es.yi + half, scale,
-                                                n_harmonic=n)
-    lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+    lo, hi = proportion_ci(p * n, n, method=StudyCI.WILSON, level=level)
     return [
         OutcomeEffect(
             yi=float(es.yi[j]), vi=float(es.vi[j]), estimate=float(p[j]), ci_low=float(lo[j]),

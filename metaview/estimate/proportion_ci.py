@@ -23,13 +23,15 @@ def proportion_ci(
 
     Notes
     -----
-    * wilson: score interval (Wilson 1927).
+    * wilson: score interval (Wilson 1927); exactly 0 (1) at the lower (upper) end when
+      ``x = 0`` (``x = n``).
     * clopper-pearson: beta quantiles ``B(a/2; x, n-x+1)``, ``B(1-a/2; x+1, n-x)``.
     * agresti-coull: Wald interval around ``(x + z^2/2)/(n + z^2)``, clipped to [0, 1].
     * jeffreys: equal-tailed beta(x + 1/2, n - x + 1/2) quantiles (as statsmodels: no
       boundary modification at x = 0 or x = n).
     * wald: ``p -/+ z sqrt(p(1-p)/n)``, clipped to [0, 1].
 
+    Every interval is clipped into [0, 1] (which removes rounding past the ends).
     Checked against statsmodels ``proportion_confint(method="wilson" | "beta" |
     "agresti_coull" | "jeffreys" | "normal")`` and Newcombe (1998), Table I.
     """
@@ -46,7 +48,9 @@ def proportion_ci(
             denom = n + z**2
             centre = (x + z**2 / 2.0) / denom
             half = z / denom * np.sqrt(x * (n - x) / n + z**2 / 4.0)
-            lo, hi = centre - half, centre + half
+            # exact ends at x = 0 and x = n (centre -/+ half is 0 or 1 only up to rounding)
+            lo = np.where(x <= 0, 0.0, centre - half)
+            hi = np.where(x >= n, 1.0, centre + half)
         elif method is StudyCI.CLOPPER_PEARSON:
             from scipy.special import betaincinv
 
@@ -61,8 +65,10 @@ def proportion_ci(
             nt = n + z**2
             pt = (x + z**2 / 2.0) / nt
             half = z * np.sqrt(pt * (1.0 - pt) / nt)
-            lo, hi = np.clip(pt - half, 0.0, 1.0), np.clip(pt + half, 0.0, 1.0)
+            lo, hi = pt - half, pt + half
         else:
             half = z * np.sqrt(p * (1.0 - p) / n)
-            lo, hi = np.clip(p - half, 0.0, 1.0), np.clip(p + half, 0.0, 1.0)
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+            lo, hi = p - half, p + half
+    # every method's interval lies in [0, 1]; clipping removes rounding beyond the ends
+    return (np.asarray(np.clip(lo, 0.0, 1.0), dtype=float),
+            np.asarray(np.clip(hi, 0.0, 1.0), dtype=float))

@@ -138,22 +138,26 @@ def back_transform(y: ArrayLike, scale: Scale | str, *,
     """A value on the pooling scale back to a proportion.
 
     The raw and log scales can give values outside [0, 1]; they are returned as computed
-    (the caller warns). cloglog is decreasing: swap interval ends after back-transforming
-    (:func:`back_transform_interval` does).
+    (the caller warns). On the bounded scales (logit, cloglog, arcsine, Freeman-Tukey) the
+    result is clipped into [0, 1], so rounding never gives 1.0000000000000002. cloglog is
+    decreasing: swap interval ends after back-transforming (:func:`back_transform_interval`
+    does).
     """
     scale = parse(Scale, scale, option="--scale")
     y = np.asarray(y, dtype=float)
-    if scale is Scale.LOGIT:
-        return np.asarray(_expit(y))
     if scale is Scale.LOG:
         return np.exp(y)
     if scale is Scale.RAW:
         return y.copy()
-    if scale is Scale.CLOGLOG:
-        return np.exp(-np.exp(y))
-    if scale is Scale.ARCSINE or n_harmonic is None:
-        return np.sin(np.clip(y, 0.0, np.pi / 2)) ** 2
-    return ipft(y, n_harmonic)
+    if scale is Scale.LOGIT:
+        p = np.asarray(_expit(y), dtype=float)
+    elif scale is Scale.CLOGLOG:
+        p = np.exp(-np.exp(y))
+    elif scale is Scale.ARCSINE or n_harmonic is None:
+        p = np.sin(np.clip(y, 0.0, np.pi / 2)) ** 2
+    else:
+        p = ipft(y, n_harmonic)
+    return np.clip(p, 0.0, 1.0)
 
 
 def back_transform_interval(

@@ -22,6 +22,7 @@ Every problem of every file is collected and raised at once as one
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import difflib
@@ -42,7 +43,7 @@ import yaml
 
 from metaview.errors import Problem, StudyFileError
 from metaview.io import schema as sc
-from metaview.model import Outcome, Study
+from metaview.model import LANDMARK_TOLERANCE, Outcome, Study, same_landmark
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -416,6 +417,44 @@ class _StructureError(Exception):
         self.message = message
 
 
+#: Line breaks of YAML that are not line breaks of the file as editors, ``grep -n`` and
+#: ``wc -l`` count them (a "\r" not followed by "\n", NEL, U+2028, U+2029).
+_YAML_ONLY_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+
+
+class _LineNumbers:
+    """Line numbers of positions in a text, counted as the file's ``"\n"`` characters.
+
+    YAML also breaks lines at a lone ``"\r"``, NEL and U+2028/U+2029, so its marks' ``line``
+    can run past the last line of the file; messages use the file's lines instead.
+    """
+
+    def __init__(self, text: str):
+        self.exact = _YAML_ONLY_BREAKS.search(text) is None
+        self._breaks = [] if self.exact else [m.start() for m in re.finditer("\n", text)]
+
+    def of(self, mark: Any) -> int:
+        """1-based line of a YAML mark."""
+        if self.exact:
+            return int(mark.line) + 1
+        return bisect.bisect_left(self._breaks, int(mark.index)) + 1
+
+    def renumber(self, root: yaml.Node | None) -> None:
+        """Rewrite the start marks of every node of the tree to the file's lines."""
+        if self.exact or root is None:
+            return
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            m = node.start_mark
+            node.start_mark = yaml.Mark(m.name, m.index, self.of(m) - 1, m.column, None, None)
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    stack.extend((key, value))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+
+
 class _PlainComposer(yaml.SafeLoader):
     """Builds the node tree of plain YAML; notes tags, anchors and aliases with their lines."""
 
@@ -425,10 +464,11 @@ class _PlainComposer(yaml.SafeLoader):
         self.anchors_seen: list[tuple[int, str]] = []
         self.aliases_seen: list[tuple[int, str]] = []
         self._depth = 0
+        self.lines = _LineNumbers(text)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
-        line = event.start_mark.line + 1
+        line = self.lines.of(event.start_mark)
         if isinstance(event, yaml.AliasEvent):
             self.get_event()
             self.aliases_seen.append((line, str(event.anchor)))
@@ -459,8 +499,9 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         return Problem(display, line, f"character #x{exc.character:04x} is not allowed in YAML "
                        "(remove it; save the file as plain UTF-8 text)")
     if isinstance(exc, yaml.MarkedYAMLError):
+        lines = _LineNumbers(text)
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        line = lines.of(mark) if mark is not None else 1
         problem = (exc.problem or "").strip()
         context = (exc.context or "").strip()
         if "another document" in problem or "another document" in context:
@@ -474,8 +515,8 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         if context:
             where = ""
             if exc.context_mark is not None and mark is not None and \
-                    exc.context_mark.line != mark.line:
-                where = f" that starts at line {exc.context_mark.line + 1}"
+                    lines.of(exc.context_mark) != line:
+                where = f" that starts at line {lines.of(exc.context_mark)}"
             what = f"{what} {context}{where}"
         what = " ".join(what.split())
         return Problem(display, line, f"YAML syntax error: {what} (check the indentation, "
@@ -608,6 +649,7 @@ def _compose_plain(display: str, text: str) -> tuple[yaml.Node | None, list[Prob
     try:
         loader = _PlainComposer(text)  # the reader checks every character here
         root = loader.get_single_node()
+        loader.lines.renumber(root)
     except _StructureError as exc:
         return None, [Problem(display, exc.line, exc.message)]
     except yaml.YAMLError as exc:
@@ -674,8 +716,10 @@ def _scalar(node: yaml.ScalarNode) -> _Scalar:
     if kind == "bool":
         return _Scalar("bool", text.lower() in ("true", "yes", "on"), text)
     if kind == "int":
-        if _INT_RE.fullmatch(text) and len(text) <= 30:
-            return _Scalar("int", int(text), text)
+        if _INT_RE.fullmatch(text):
+            # a longer integer is out of every field's range; Decimal compares it exactly
+            # (int() refuses more than 4,300 digits)
+            return _Scalar("int", int(text) if len(text) <= 30 else Decimal(text), text)
         return _Scalar("oddnumber", None, text)
     if kind == "float":
         if _FLOAT_RE.fullmatch(text) and len(text) <= 60:
@@ -812,6 +856,8 @@ def _matches(pattern: str, value: str) -> bool:
 
 
 def _fmt(x: float | Decimal) -> str:
+    if isinstance(x, int):
+        return str(x)
     if isinstance(x, Decimal):
         text = format(x.normalize(), "f")
         return text
@@ -1041,7 +1087,12 @@ class _Checker:
 
     def _range(self, spec: sc.FieldSpec, value: float, text: str, line: int, key: str) -> Any:
         low, high = spec.minimum, spec.maximum
-        if low is not None and high is not None and not low <= value <= high:
+        if len(text) > 24:
+            text = f"{text[:12]}... ({len(text)} characters)"
+        # "between" for a range (a year); a bound far above the minimum is a sanity cap
+        # (patients <= 10,000,000) and gets its own message, as the minimum does
+        ranged = low is not None and high is not None and high < 1000 * max(1, abs(low))
+        if ranged and not low <= value <= high:
             self.add(line, key, f"{text} is out of range", f"must be between {_fmt(low)} "
                      f"and {_fmt(high)}")
             return _BAD
@@ -1052,6 +1103,10 @@ class _Checker:
         if spec.exclusive_minimum is not None and not value > spec.exclusive_minimum:
             self.add(line, key, f"{text} is not greater than {_fmt(spec.exclusive_minimum)}",
                      f"must be greater than {_fmt(spec.exclusive_minimum)}")
+            return _BAD
+        if high is not None and value > high:
+            self.add(line, key, f"{text} is greater than {_fmt(high)}",
+                     f"must be at most {_fmt(high)}")
             return _BAD
         if spec.exclusive_maximum is not None and not value < spec.exclusive_maximum:
             fix = f"must be less than {_fmt(spec.exclusive_maximum)}"
@@ -1183,6 +1238,11 @@ class _Checker:
             self.add(line, key, f"low {low[2]} is greater than high {high[2]}",
                      "write [low, high]")
             return None
+        if low[0] == high[0]:
+            self.add(line, key, f"[{low[2]}, {high[2]}] has zero width",
+                     "an interval has low < high: check the numbers, or remove ci if the "
+                     "source gives none")
+            return None
         return low, high
 
 
@@ -1224,9 +1284,9 @@ def _valid_value(spec: sc.FieldSpec, node: yaml.ScalarNode) -> Any:
                 return _NOT_SHORT
         else:
             return _NOT_SHORT
-        low = spec.minimum
-        if low is not None and (value < low or (spec.maximum is not None
-                                                and value > spec.maximum)):
+        if spec.minimum is not None and value < spec.minimum:
+            return _NOT_SHORT
+        if spec.maximum is not None and value > spec.maximum:
             return _NOT_SHORT
         if spec.exclusive_minimum is not None and not value > spec.exclusive_minimum:
             return _NOT_SHORT
@@ -1344,6 +1404,8 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
         ck.add(_line(items["id"][1]), "id", f"{_show(study_id)} does not match the file name "
                f"{path.name}", f"the id equals the file name: set id: {stem} or rename the "
                f"file to {study_id}{path.suffix}")
+    if _BAD not in values.values() and not ck.problems:
+        _check_against_patients(values, items, ck)
     if _BAD in values.values() or ck.problems:
         return None, None
     index_line = _line(items["index"][1]) if values.get("index") else None
@@ -1368,6 +1430,46 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
         curves=tuple(values.get("curves") or ()),
     )
     return study, marks
+
+
+def _value_line(node: yaml.Node, name: str) -> int:
+    """Line of the value of key ``name`` in a mapping node (the node's own line without it)."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == name:
+                return _line(value_node)
+    return _line(node)
+
+
+def _check_against_patients(values: dict[str, Any],
+                            items: dict[str, tuple[yaml.Node, yaml.Node]], ck: _Checker) -> None:
+    """Counts above the study's ``patients``.
+
+    An outcome's ``total`` (or ``at_risk``) may exceed ``patients`` only when its ``note`` or
+    ``derived`` says why (a denominator from another cohort, as a source cohort from which
+    the study's patients were drawn); a characteristic ``{count, total}`` describes the
+    study's own patients, so its total never does.
+    """
+    patients = values["patients"]
+    fix_outcome = ("an outcome counts the study's patients: check the numbers, or say in note "
+                   "or derived which cohort the denominator is")
+    entries = items["outcomes"][1].value if "outcomes" in items else []
+    for i, (node, outcome) in enumerate(zip(entries, values.get("outcomes") or []), 1):
+        if outcome.note or outcome.derived:
+            continue
+        for name in ("total", "at_risk"):
+            size = getattr(outcome, name)
+            if size is not None and size > patients:
+                ck.add(_value_line(node, name), f"outcomes[{i}].{name}",
+                       f"{size} is greater than patients {patients}", fix_outcome)
+                break
+    chars = items["characteristics"][1] if "characteristics" in items else None
+    for name, value in (values.get("characteristics") or {}).items():
+        if isinstance(value, dict) and "total" in value and value["total"] > patients:
+            node = next(v for k, v in chars.value if k.value == name)
+            ck.add(_value_line(node, "total"), f"characteristics.{name}.total",
+                   f"{value['total']} is greater than patients {patients}",
+                   "a characteristic describes the study's patients: check the numbers")
 
 
 def _stem(path: Path) -> str:
@@ -1409,8 +1511,11 @@ def _characteristics(node: yaml.Node, ck: _Checker) -> Any:
 
 _CHARACTERISTIC_NAME_RE = re.compile(sc.CHARACTERISTIC_PATTERN.strip("^$"))
 _CHAR_NUMBER = sc.FieldSpec("value", "number", "a number, a text, {median, min, max} or "
-                            "{count, total}")
-_RANGE_SPECS = {name: sc.FieldSpec(name, "number", f"the {name}") for name in sc.RANGE_KEYS}
+                            "{count, total}", minimum=-sc.MAX_CHARACTERISTIC,
+                            maximum=sc.MAX_CHARACTERISTIC)
+_RANGE_SPECS = {name: sc.FieldSpec(name, "number", f"the {name}",
+                                   minimum=-sc.MAX_CHARACTERISTIC, maximum=sc.MAX_CHARACTERISTIC)
+                for name in sc.RANGE_KEYS}
 _CHAR_HINT = "a number, a text, {median: 43.5, min: 27, max: 52} or {count: 5, total: 10}"
 
 
@@ -1500,7 +1605,8 @@ def _outcomes(node: yaml.Node, ck: _Checker) -> Any:
                "start each entry with '- endpoint: ...'")
         return _BAD
     out: list[Outcome] = []
-    seen: dict[tuple[str, float | None, str | None], tuple[int, int]] = {}
+    # per (endpoint, time origin): the landmarks seen, sorted, with (entry, line)
+    seen: dict[tuple[str, str | None], list[tuple[float, int, int]]] = {}
     bad = False
     for i, item in enumerate(node.value, 1):
         path = f"outcomes[{i}]"
@@ -1513,20 +1619,37 @@ def _outcomes(node: yaml.Node, ck: _Checker) -> Any:
         if outcome is None:
             bad = True
             continue
-        key = (outcome.endpoint,
-               None if outcome.time_months is None else float(outcome.time_months),
-               outcome.time_origin)
-        if key in seen:
-            j, line = seen[key]
+        earlier = _same_landmark_entry(seen, outcome, i)
+        if earlier is not None:
+            j, line, time = earlier
             at = "" if outcome.time_months is None else f" at {_fmt(outcome.time_months)} months"
+            same = "" if time is None or time == outcome.time_months else (
+                f" (landmarks within {LANDMARK_TOLERANCE:g} months are one landmark: "
+                f"{_fmt(time)} there)")
             ck.add(outcome.line, path, f"{outcome.endpoint}{at} is already given in "
-                   f"outcomes[{j}] at line {line}",
+                   f"outcomes[{j}] at line {line}{same}",
                    "one entry per endpoint, time and time origin; remove one")
             bad = True
             continue
-        seen[key] = (i, outcome.line or 0)
         out.append(outcome)
     return _BAD if bad else out
+
+
+def _same_landmark_entry(seen: dict[tuple[str, str | None], list[tuple[float, int, int]]],
+                         outcome: Outcome, i: int) -> tuple[int, int, float | None] | None:
+    """The earlier entry (number, line, landmark) with the same endpoint, time origin and
+    landmark (:func:`metaview.model.same_landmark`) as ``outcome``; else None, and
+    ``outcome`` is recorded as entry ``i``. Sorted landmarks make each look-up O(log n)."""
+    times = seen.setdefault((outcome.endpoint, outcome.time_origin), [])
+    t = -math.inf if outcome.time_months is None else float(outcome.time_months)
+    at = bisect.bisect_left(times, (t,))
+    for neighbour in times[max(at - 1, 0):at + 1]:
+        other = neighbour[0]
+        if (other == t == -math.inf) or (math.isfinite(other) and math.isfinite(t)
+                                         and same_landmark(other, t)):
+            return neighbour[1], neighbour[2], None if other == -math.inf else other
+    bisect.insort(times, (t, i, outcome.line or 0))
+    return None
 
 
 def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:

@@ -63,6 +63,15 @@ KINDS = (
 )
 
 
+#: Largest number of patients, events, total or number at risk (a larger cohort than any
+#: clinical series; it keeps 20-digit typos out of the arithmetic).
+MAX_COUNT = 10_000_000
+#: Longest landmark in months (100 years).
+MAX_MONTHS = 1200
+#: Largest magnitude of a numeric characteristic (median, min, max or a bare number).
+MAX_CHARACTERISTIC = 1_000_000_000_000
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One key of a study file (top level or an outcome entry)."""
@@ -119,7 +128,7 @@ STUDY_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("index", "boolean",
               "true marks the cohort compared against the literature (at most one per analysis)"),
     FieldSpec("patients", "integer", "size of the analysed cohort", required=True, minimum=1,
-              example="88"),
+              maximum=MAX_COUNT, example="88"),
     FieldSpec("characteristics", "characteristics",
               "name -> number, text, {median, min, max} or {count, total}"),
     FieldSpec("outcomes", "outcomes", "the reported proportions (a list, may be empty)",
@@ -137,15 +146,15 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
               example="OS"),
     FieldSpec("time_months", "number",
               "landmark in months; omit it for best-response proportions", exclusive_minimum=0,
-              example="12"),
+              maximum=MAX_MONTHS, example="12"),
     FieldSpec("time_origin", "string",
               "when the clock starts, e.g. allo-HSCT, CAR-T infusion, progression after CAR-T",
               pattern=NONBLANK_PATTERN),
     FieldSpec("count", "integer", "number of patients with the outcome (with total)", minimum=0,
-              example="7"),
+              maximum=MAX_COUNT, example="7"),
     FieldSpec("total", "integer",
               "patients the proportion refers to (with count), or contributing to the estimate",
-              minimum=1, example="10"),
+              minimum=1, maximum=MAX_COUNT, example="10"),
     FieldSpec("estimate", "proportion",
               'the reported proportion: a fraction in [0, 1] or a percent string, e.g. "59%"',
               example='"59%"'),
@@ -158,7 +167,7 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ci_method", "string", "how the source computed ci (default unknown)",
               enum=tuple(m.value for m in ReportedCIMethod), example="log-log"),
     FieldSpec("at_risk", "integer", "number at risk at the landmark, when the paper gives it",
-              minimum=0),
+              minimum=0, maximum=MAX_COUNT),
     FieldSpec("source", "string",
               "where the figure is: section, table or figure, and a short quote",
               required=True, pattern=NONBLANK_PATTERN),
@@ -289,12 +298,17 @@ def json_schema() -> dict[str, Any]:
     Notes
     -----
     Rules the schema cannot express are checked by the loader only: the id equals the file
-    name, ``count <= total``, ``at_risk <= total``, ``low <= estimate <= high``,
+    name, ``count <= total``, ``at_risk <= total``, ``low <= estimate <= high``, ``low <
+    high``, ``total`` and ``at_risk`` not above ``patients`` unless ``note`` or ``derived``
+    says why, a characteristic's ``total`` not above ``patients``, one entry per endpoint,
+    landmark (``metaview.model.same_landmark``) and time origin,
     ``min <= median <= max``, for a curve: table times increasing, numbers at risk
-    non-increasing and at most ``patients``, the points file itself; duplicate keys, YAML tags and anchors, whole numbers written
+    non-increasing and at most ``patients``, the points file itself; duplicate keys, YAML
+    tags and anchors, whole numbers written
     as ``7.0``, and the uniqueness of ids and of the index study across files.
     """
     fraction = {"type": "number", "minimum": 0, "maximum": 1}
+    magnitude = {"type": "number", "minimum": -MAX_CHARACTERISTIC, "maximum": MAX_CHARACTERISTIC}
     percent = {"type": "string", "pattern": PERCENT_PATTERN}
     outcome = _object_schema(OUTCOME_FIELDS)
     outcome["dependentRequired"] = {
@@ -340,19 +354,19 @@ def json_schema() -> dict[str, Any]:
             "characteristic": {
                 "description": "a number, a text, {median, min, max} or {count, total}",
                 "oneOf": [
-                    {"type": "number"},
+                    magnitude,
                     {"type": "string", "pattern": NONBLANK_PATTERN},
                     {
                         "type": "object",
-                        "properties": {k: {"type": "number"} for k in RANGE_KEYS},
+                        "properties": {k: magnitude for k in RANGE_KEYS},
                         "required": ["median"],
                         "additionalProperties": False,
                     },
                     {
                         "type": "object",
                         "properties": {
-                            "count": {"type": "integer", "minimum": 0},
-                            "total": {"type": "integer", "minimum": 1},
+                            "count": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                            "total": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
                         },
                         "required": list(COUNT_KEYS),
                         "additionalProperties": False,

@@ -92,6 +92,11 @@ class AnalysisOptions:
             raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
         if not 0.0 < level < 1.0:
             raise UsageError(f"--level must lie between 0 and 1, not {level}")
+        from metaview.distributions import finite_quantiles
+
+        if not finite_quantiles(level):
+            raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
+                             "infinite; use at most 0.9999999")
         if time_months is not None and not (time_months > 0 and math.isfinite(time_months)):
             raise UsageError(f"--time must be a positive number of months, not {time_months}")
         eps = None
@@ -356,7 +361,8 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
     )
     empty = dict(estimate=None, ci_low=None, ci_high=None, pi_low=None, pi_high=None,
                  theta=None, se=None, tau2=None, tau2_ci_low=None, tau2_ci_high=None, i2=None,
-                 i2_ci_low=None, i2_ci_high=None, h2=None, q=None, q_df=None, q_pvalue=None)
+                 i2_ci_low=None, i2_ci_high=None, h2=None, h2_ci_low=None, h2_ci_high=None,
+                 q=None, q_df=None, q_pvalue=None)
     if not rows:
         warnings.append(f"no study in this group reports {plan.endpoint}"
                         f"{_time_text(plan.time)}")
@@ -397,7 +403,8 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         tau2=float(fit.tau2[0]),
         tau2_ci_low=_f(fit.tau2_ci_lb[0]), tau2_ci_high=_f(fit.tau2_ci_ub[0]),
         i2=_f(fit.i2[0]), i2_ci_low=_f(fit.i2_ci_lb[0]), i2_ci_high=_f(fit.i2_ci_ub[0]),
-        h2=_f(fit.h2[0]), q=_f(fit.q[0]), q_df=int(fit.q_df[0]), q_pvalue=_f(fit.q_pvalue[0]),
+        h2=_f(fit.h2[0]), h2_ci_low=_f(fit.h2_ci_lb[0]), h2_ci_high=_f(fit.h2_ci_ub[0]),
+        q=_f(fit.q[0]), q_df=int(fit.q_df[0]), q_pvalue=_f(fit.q_pvalue[0]),
         studies=studies_out, warnings=tuple(dict.fromkeys(warnings)),
         leave_one_out=_leave_one_out(rows, y, v, options, n_h) if options.leave_one_out else None,
     )

@@ -34,6 +34,8 @@ class RmaFit:
     i2_ci_lb: Array
     i2_ci_ub: Array
     h2: Array
+    h2_ci_lb: Array  # H2 = 1 / (1 - I2/100) at the Q-profile bounds of tau2
+    h2_ci_ub: Array
     q: Array  # Cochran's Q with weights 1/v
     q_df: NDArray[np.int64]
     q_pvalue: Array
@@ -143,14 +145,17 @@ def fit_rma(
     weights = 100.0 * w / sw[:, None]
 
     nan = np.full(nb, np.nan)
-    t_lo, t_hi, i_lo, i_hi = nan, nan, nan, nan
+    t_lo, t_hi, i_lo, i_hi, h_lo, h_hi = nan, nan, nan, nan, nan, nan
     if tau2_ci and not common:
         t_lo, t_hi = q_profile(y, v, mask, level=level)
         with np.errstate(divide="ignore", invalid="ignore"):
             i_lo = 100.0 * t_lo / (t_lo + s2)
             i_hi = 100.0 * t_hi / (t_hi + s2)
+            h_lo = (t_lo + s2) / s2  # metafor confint(): H2 = (tau2 + s2) / s2
+            h_hi = (t_hi + s2) / s2
     return RmaFit(
         k=k, b=b, se=se, ci_lb=ci_lb, ci_ub=ci_ub, pi_lb=pi_lb, pi_ub=pi_ub, tau2=tau2,
         tau2_ci_lb=t_lo, tau2_ci_ub=t_hi, i2=i2, i2_ci_lb=i_lo, i2_ci_ub=i_hi, h2=h2,
+        h2_ci_lb=h_lo, h2_ci_ub=h_hi,
         q=q, q_df=df, q_pvalue=q_p, weights=weights, s2w=s2w, crit=crit, zval=zval, pval=pval,
     )

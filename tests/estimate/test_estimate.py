@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from reference_data import metafor_reference
 
 from metaview.estimate.effects import NoStandardError, outcome_effects
 from metaview.estimate.proportion_ci import proportion_ci
 from metaview.estimate.survival import se_from_interval
 from metaview.model import Outcome
-from tests.conftest import metafor_reference
 
 # Newcombe (1998), Stat Med 17:857, Table I (four decimals)
 NEWCOMBE = [
@@ -114,3 +114,43 @@ def test_vectorised_approximation_equals_one_at_a_time() -> None:
     for o, t in zip(outcomes, together):
         (alone,) = outcome_effects([o], scale="pft")
         assert alone == t
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson", "jeffreys", "agresti-coull",
+                                    "wald"])
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95, 0.99, 0.999])
+def test_study_intervals_stay_in_zero_one(method: str, level: float) -> None:
+    """At x = 0 and x = n the ends are exactly 0 and 1, never 1.0000000000000002."""
+    n = np.arange(1, 2001, dtype=float)
+    for x in (np.zeros_like(n), n, np.floor(n / 3)):
+        lo, hi = proportion_ci(x, n, method=method, level=level)
+        assert np.all((lo >= 0.0) & (lo <= hi) & (hi <= 1.0))
+    if method in ("wilson", "clopper-pearson", "agresti-coull", "wald"):
+        assert np.all(proportion_ci(np.zeros_like(n), n, method=method, level=level)[0] == 0.0)
+        assert np.all(proportion_ci(n, n, method=method, level=level)[1] == 1.0)
+
+
+@pytest.mark.parametrize("scale", ["logit", "cloglog", "arcsine", "pft"])
+def test_bounded_scales_back_transform_into_zero_one(scale: str) -> None:
+    from metaview.estimate.transforms import back_transform, transform
+
+    n = np.arange(1, 401, dtype=float)
+    y = np.concatenate([transform(np.linspace(0, 1, 400), scale, n=n),
+                        np.linspace(-40, 40, 400)])
+    y = y[np.isfinite(y)]
+    p = back_transform(y, scale, n_harmonic=np.resize(n, y.shape))
+    assert np.all((p >= 0.0) & (p <= 1.0))
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 0.59, 0.003])
+@pytest.mark.parametrize("scale", ["logit", "log", "raw", "cloglog", "arcsine", "pft"])
+def test_estimate_with_total_only_gets_an_interval_around_it(p: float, scale: str) -> None:
+    """0 with total 88 used to be shown with [0.00076, 0.167]; the interval is now the
+    Wilson interval of estimate * total events, which contains the estimate."""
+    (e,) = outcome_effects([Outcome("OS", "t", time_months=12, estimate=p, total=88)],
+                           scale=scale)
+    lo, hi = proportion_ci(p * 88, 88, method="wilson")
+    assert (e.ci_low, e.ci_high) == (float(lo), float(hi))
+    assert e.ci_low <= p <= e.ci_high and e.approximate and e.ci_source == "approximate"
+    if p in (0.0, 1.0):
+        assert (e.ci_low if p == 0 else e.ci_high) == p

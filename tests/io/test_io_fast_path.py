@@ -232,7 +232,7 @@ def test_mutated_study_files_same_on_both_paths(
     assert taken  # the libyaml path was compared, not only the fallback
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(STUDIES), st.lists(st.tuples(st.integers(0, 10_000),
                                                     st.sampled_from(TOKENS) | st.text(max_size=6)),
                                           min_size=1, max_size=3))

@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 import pytest
+from reference_data import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
 from metaview.estimate.transforms import back_transform, effect_sizes
 from metaview.pool.glmm import fit_glmm
 from metaview.pool.rma import fit_rma
-from tests.conftest import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
 SCALE = {"PLO": "logit", "PLN": "log", "PR": "raw", "PAS": "arcsine", "PFT": "pft",
          "CLL": "cloglog"}
@@ -106,6 +106,13 @@ def test_q_profile_matches_metafor(ref: dict) -> None:
     _close(float(fit.tau2_ci_ub[0]), ref["tau2_ub"], ITERATIVE_RTOL, "tau2_ub")
     _close(float(fit.i2_ci_lb[0]), ref["I2_lb"], ITERATIVE_RTOL, "I2_lb")
     _close(float(fit.i2_ci_ub[0]), ref["I2_ub"], ITERATIVE_RTOL, "I2_ub")
+    _close(float(fit.h2_ci_lb[0]), ref["H2_lb"], ITERATIVE_RTOL, "H2_lb")
+    _close(float(fit.h2_ci_ub[0]), ref["H2_ub"], ITERATIVE_RTOL, "H2_ub")
+    # H2 = 1 / (1 - I2/100) holds exactly at both bounds (a closed form of the same roots)
+    for h2, i2 in [(fit.h2_ci_lb, fit.i2_ci_lb), (fit.h2_ci_ub, fit.i2_ci_ub)]:
+        _close(float(h2[0]), 1.0 / (1.0 - float(i2[0]) / 100.0), CLOSED_FORM_RTOL, "H2(I2)")
+    for key_h, key_i in [("H2_lb", "I2_lb"), ("H2_ub", "I2_ub")]:
+        _close(ref[key_h], 1.0 / (1.0 - ref[key_i] / 100.0), CLOSED_FORM_RTOL, "metafor H2(I2)")
 
 
 @pytest.mark.parametrize(
@@ -195,3 +202,24 @@ def test_subgroup_test_matches_metafor(ref: dict) -> None:
     assert test is not None and test.df == ref["df"]
     _close(test.q_between, ref["q_between"], ITERATIVE_RTOL, "q_between")
     _close(test.pvalue, ref["pvalue"], ITERATIVE_RTOL, "pvalue")
+
+
+@pytest.mark.parametrize("dataset", sorted({r["dataset"] for r in REF["glmm"]}))
+def test_glmm_optimum_is_at_machine_precision(dataset: str) -> None:
+    """The score vanishes at the fit, and Newton's method from a start 1e-4 away lands on
+    the same parameters to a few machine epsilons (the search path does not matter)."""
+    from metaview.pool import glmm
+
+    ds = REF["datasets"][dataset]
+    x, n = np.asarray(ds["x"], float), np.asarray(ds["n"], float)
+    mu, tau2, _ = glmm.fit_glmm_ml(x, n)
+    if tau2 == 0.0:
+        assert mu == pytest.approx(math.log(x.sum() / (n.sum() - x.sum())), rel=1e-15)
+        return
+    tau = math.sqrt(tau2)
+    assert np.all(np.abs(glmm._score(mu, tau, x, n)) < 1e-9)
+    polished = glmm._polish(mu * (1 + 1e-4) + 1e-4, tau * (1 - 1e-4), x, n)
+    assert polished is not None
+    assert polished[0] == pytest.approx(mu, rel=1e-13, abs=1e-14)
+    assert polished[1] == pytest.approx(tau, rel=1e-13)
+

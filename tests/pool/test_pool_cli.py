@@ -8,29 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from pool_data import write_studies
+from reference_data import ITERATIVE_RTOL, metafor_reference
 
 from metaview.cli import main
-from tests.conftest import ITERATIVE_RTOL, metafor_reference
 
 CONTRACT_KEYS = {
     "endpoint", "time_months", "group", "model", "scale", "tau2_method", "ci_method", "level",
     "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "theta", "se", "tau2",
-    "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df",
+    "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "h2_ci_low",
+    "h2_ci_high", "q", "q_df",
     "q_pvalue", "studies", "excluded", "leave_one_out", "warnings",
 }
 STUDY_KEYS = {"id", "label", "estimate", "ci_low", "ci_high", "yi", "vi", "weight", "approximate"}
-
-
-def write_studies(folder: Path, x: list[int], n: list[int], *, endpoint: str = "ORR",
-                  arm: str = "arm A", time: float | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, (xi, ni) in enumerate(zip(x, n)):
-        when = "" if time is None else f"\n    time_months: {time}"
-        (folder / f"s{i:02d}.yaml").write_text(
-            f"id: s{i:02d}\nlabel: Study {i}\ncitation: Test study {i}.\nyear: 2020\n"
-            f"arm: {arm}\npatients: {ni}\noutcomes:\n  - endpoint: {endpoint}{when}\n"
-            f"    count: {xi}\n    total: {ni}\n    source: Table 1\n")
-    return folder
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
@@ -235,3 +225,32 @@ def test_raw_scale_outside_unit_interval_is_reported_not_clipped(
     (a,) = doc["analyses"]
     assert a["ci_low"] < 0.0 or a["ci_high"] > 1.0
     assert any("outside [0, 1]" in w for w in a["warnings"])
+
+
+@pytest.mark.parametrize("command", ["pool", "compare", "report", "forest", "simulate"])
+def test_level_without_a_finite_quantile_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                                           root: Path, tmp_path: Path,
+                                                           command: str) -> None:
+    argv = [command, str(root / "studies"), "--level", "0.9999999999999999"]
+    if command in ("report", "forest"):
+        argv += ["-o", str(tmp_path / "out")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "--level" in err and "quantile is infinite" in err and "internal error" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_level_close_to_one_still_works(capsys: pytest.CaptureFixture[str], root: Path) -> None:
+    doc = run_json(capsys, "pool", str(root / "studies"), "--format", "json", "--level",
+                   "0.99999999999999")
+    assert all(a["ci_low"] is None or a["ci_low"] <= a["estimate"] <= a["ci_high"]
+               for a in doc["analyses"] if a["estimate"] is not None)
+
+
+def test_python_api_refuses_a_level_without_a_finite_quantile() -> None:
+    from metaview.errors import UsageError
+    from metaview.pool.analysis import AnalysisOptions
+
+    with pytest.raises(UsageError, match="quantile is infinite"):
+        AnalysisOptions.create(level=0.9999999999999999)

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from pool_data import write_studies
 
 from metaview.cli import main
-from tests.pool.test_pool_cli import write_studies
 
 DEGENERATE = {
     "all-zero": ([0, 0, 0], [10, 12, 8]),

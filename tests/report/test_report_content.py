@@ -4,7 +4,7 @@ methods and provenance (built from Study objects; figures replaced by a stub).""
 from __future__ import annotations
 
 import pytest
-from tests.report.conftest import hostile_study, six_studies
+from report_data import hostile_study, six_studies
 
 from metaview.errors import AnalysisError, UsageError
 from metaview.pool.analysis import AnalysisOptions

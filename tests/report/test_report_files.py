@@ -8,7 +8,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from tests.report.conftest import STUDIES_DIR, six_studies
+from report_data import STUDIES_DIR, six_studies
 
 from metaview.cli import main
 from metaview.errors import OutputError
@@ -105,7 +105,7 @@ def test_inputs_hash_is_sha256_of_the_files_in_name_order(real_report, real_file
 
 
 def test_study_text_stays_text_inside_the_drawn_figures():
-    from tests.report.conftest import hostile_study
+    from report_data import hostile_study
 
     report = build_report(six_studies() + [hostile_study()], AnalysisOptions.create(
         endpoints=["OS"]))

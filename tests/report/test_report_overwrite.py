@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from report_data import STUDIES_DIR
 
 from metaview.cli import main
-from tests.report.conftest import STUDIES_DIR
 
 
 def test_refuses_to_replace_foreign_files(tmp_path: Path,
