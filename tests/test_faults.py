@@ -41,6 +41,24 @@ def hidden(folder: Path) -> list[str]:
 # --------------------------------------------------------------------------- signals
 
 
+@pytest.fixture(autouse=True)
+def default_signal_handlers():  # type: ignore[no-untyped-def]
+    """Python's own handlers for the signals under test, whatever the test runner inherited
+    (a runner started in the background by a shell has SIGINT ignored)."""
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+def _default_signals_in_child() -> None:
+    for s in SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 @pytest.mark.parametrize("at_call", [1, 2, 3, 6, 11])
 def test_a_signal_during_the_swap_waits_until_every_file_is_in(
@@ -170,7 +188,8 @@ def test_the_command_survives_a_signal_mid_swap(tmp_path: Path, signum: int) -> 
     (out / "report.md").write_bytes(b"<!-- earlier -->" + before["report.md"])
     child = subprocess.run([sys.executable, "-c", _CHILD, str(out), "5", str(signum),
                             str(STUDIES)], capture_output=True, text=True, timeout=600, check=False,
-                           env={**os.environ, "MPLBACKEND": "Agg"})
+                           env={**os.environ, "MPLBACKEND": "Agg"},
+                           preexec_fn=_default_signals_in_child)
     name = signal.Signals(signum).name
     assert child.returncode == 128 + signum, child.stderr
     assert f"error: interrupted by {name} after the report was complete" in child.stderr
