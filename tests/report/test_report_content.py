@@ -263,9 +263,12 @@ def test_every_reported_number_is_in_the_provenance_table():
             rows = frame[(frame["id"] == s.id) & (frame["endpoint"] == o.endpoint)
                          & (frame["source"] == o.source)]
             assert len(rows) == 1, (s.id, o.endpoint)
-    used = frame.set_index(["id", "endpoint"])["used_in"]
-    assert used[("cong2024", "OS")] == "OS 12 mo (allo-HSCT after CAR-T failure)"
-    fried_pfs = used[("fried2023", "PFS")]
+    used = {(i, e, t): u for i, e, t, u in zip(frame["id"], frame["endpoint"],
+                                                frame["time_months"], frame["used_in"],
+                                                strict=True)}
+    assert len(used) == len(frame)
+    assert used[("cong2024", "OS", 12)] == "OS 12 mo (allo-HSCT after CAR-T failure)"
+    fried_pfs = used[("fried2023", "PFS", 24)]
     assert fried_pfs.startswith("not used (PFS is analysed at 12 months; this figure is at 24")
     _html, md = text_of(report)
     assert "D: a Kaplan-Meier value of exactly 70% with 10 patients" in md
