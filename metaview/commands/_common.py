@@ -25,6 +25,9 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOpt
         level=args.level, group_by=None if args.no_group else (args.group_by or "arm"),
         exclude=tuple(args.exclude or ()), leave_one_out=args.leave_one_out,
     )
+    for name in ("tau_prior", "mu_prior", "likelihood"):
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
     values.update(overrides)
     return AnalysisOptions.create(**values)
 

@@ -579,59 +579,81 @@ def _log_marginal_binomial(x: Array, n: Array, mu: Array, tau: Array, gh: int = 
             - 0.5 * np.log(2.0 * math.pi * T2))
 
 
-def _convolve(theta: Array, lo: float, hi: float, na: int, tau: Array, wb: Array,
-              G: Array, *, cdf: bool = False) -> Array:
-    """``sum_b wb[b] int G[:, b](mu) N(theta | mu, tau_b^2) dmu`` at every ``theta``.
+def _mu_axis(x: Array, centre: float, scale: float) -> tuple[Array, Array]:
+    """mu at x in (-1, 1) and dmu/dx: ``mu = centre + scale * x / (1 - x^2)`` (heavy tails
+    become smooth ends)."""
+    d = 1.0 - x * x
+    return centre + scale * x / d, scale * (1.0 + x * x) / (d * d)
 
-    ``G`` (A, B) holds a smooth function of ``mu`` at the Chebyshev points of [lo, hi], one
-    column per ``tau_b``. Where ``tau_b`` is wide against the spread of ``G[:, b]`` the
-    ``mu`` integral is done by quadrature; where it is narrow (the normal kernel would fall
-    between the points), by the Weierstrass series
-    ``sum_j (tau^2 / 2)^j / j! G^(2j)(theta)`` of the interpolating Chebyshev series.
-    With ``cdf``, the same for the distribution function (the integral up to ``theta``).
+
+def _mu_to_x(mu: Array, centre: float, scale: float) -> Array:
+    m = (np.asarray(mu, dtype=float) - centre) / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(np.abs(m) < 1e-8, m, (np.sqrt(1.0 + 4.0 * m * m) - 1.0) / (2.0 * m))
+    return x
+
+
+def _clenshaw(coef: Array, x: Array) -> Array:
+    """Chebyshev series with one column of ``coef`` (L, B) per axis 1 of ``x`` (T, B, Z)."""
+    b1 = np.zeros(x.shape)
+    b2 = np.zeros(x.shape)
+    x2 = 2.0 * x
+    c = coef[:, None, :, None]
+    for k in range(coef.shape[0] - 1, 0, -1):
+        b1, b2 = c[k] + x2 * b1 - b2, b1
+    return c[0] + x * b1 - b2
+
+
+def _convolve(theta: Array, centre: float, scale: float, na: int, tau: Array, wb: Array,
+              G: Array, *, cdf: bool = False) -> Array:
+    """``sum_b wb[b] int G_b(x) N(theta | mu(x), tau_b^2) dx`` at every ``theta``.
+
+    ``G`` (A, B) holds a smooth function of ``x`` (a density in ``x``, the jacobian
+    included) at the Chebyshev points, one column per ``tau_b``, with ``mu(x)`` from
+    :func:`_mu_axis`. Where ``tau_b`` is wide against the spread of ``G[:, b]`` in ``mu``,
+    the integral is done by quadrature over the points; where it is narrow (the normal
+    kernel would fall between the points), as ``int g_b(theta - tau_b z) phi(z) dz`` by
+    Gauss-Hermite, with ``g_b`` the density in ``mu`` from the interpolating Chebyshev
+    series. With ``cdf``, the same for the distribution function.
     """
     from numpy.polynomial import chebyshev as ch
 
     xa, wa, Ca = _fejer(na)
-    half = 0.5 * (hi - lo)
-    mu = lo + (xa + 1.0) * half
+    mu, dmu = _mu_axis(xa, centre, scale)
     mass = wa @ G
     safe = np.where(mass > 0, mass, 1.0)
     mean = (wa * mu) @ G / safe
     sd = np.sqrt(np.maximum((wa * mu**2) @ G / safe - mean**2, 0.0))
-    small = tau < 0.5 * sd
+    spacing = scale * math.pi / na  # node spacing in mu near the centre
+    small = tau < np.maximum(0.5 * sd, 3.0 * spacing)
     out = np.zeros(theta.shape)
-    big = ~small & (mass > 0)
+    big = ~small & (mass * wb > 1e-15 * np.max(mass * wb))
     if big.any():
         t = tau[big]
-        z = (theta[:, None, None] - mu[None, :, None]) / t[None, None, :]
+        rows = G[:, big].max(axis=1) > 1e-15 * G[:, big].max()  # mu nodes that matter
+        z = (theta[:, None, None] - mu[rows][None, :, None]) / t[None, None, :]
         if cdf:
             from scipy.special import ndtr
 
-            kern = np.broadcast_to(ndtr(z), z.shape)
+            kern = ndtr(z)
         else:
             kern = np.exp(-0.5 * z * z) / (t * math.sqrt(2.0 * math.pi))
-        out += np.einsum("tab,ab,a,b->t", kern, G[:, big], wa * half, wb[big])
+        out += np.einsum("tab,ab,a,b->t", kern, G[rows][:, big], wa[rows], wb[big])
     if small.any():
         coef = Ca @ G[:, small]
         if cdf:
-            coef = ch.chebint(coef, lbnd=-1.0, axis=0) * half
+            coef = ch.chebint(coef, lbnd=-1.0, axis=0)
         sig = np.nonzero(np.abs(coef).max(axis=1) > 1e-15 * np.abs(coef).max())[0]
         coef = coef[: sig[-1] + 1 if sig.size else 1]
         z, wz = _gauss_hermite(20)
         ts = tau[small][None, :, None] * math.sqrt(2.0) * z
-        for start in range(0, theta.size, 8):  # blocks of theta keep the arrays small
-            th = theta[start:start + 8]
-            xt = (th[:, None, None] - ts - lo) / half - 1.0  # (T, Bs, Z)
-            basis = np.cos(np.multiply.outer(np.arccos(np.clip(xt, -1.0, 1.0)),
-                                             np.arange(coef.shape[0])))  # (T, Bs, Z, L)
-            vals = np.einsum("tbzl,lb->tbz", basis, coef)
-            if cdf:
-                vals = np.where(xt > 1.0, coef.sum(axis=0)[None, :, None], vals)
-                vals = np.where(xt < -1.0, 0.0, vals)
-            else:
-                vals = np.where(np.abs(xt) <= 1.0, vals, 0.0)
-            out[start:start + 8] += (vals @ wz) @ wb[small] / math.sqrt(math.pi)
+        for start in range(0, theta.size, 32):  # blocks of theta keep the arrays small
+            th = theta[start:start + 32]
+            xt = _mu_to_x(th[:, None, None] - ts, centre, scale)  # (T, Bs, Z)
+            vals = _clenshaw(coef, xt)
+            if not cdf:
+                vals = vals / _mu_axis(xt, centre, scale)[1]  # density in mu
+            out[start:start + 32] += (vals @ wz) @ wb[small] / math.sqrt(math.pi)
     return out
 
 
@@ -645,8 +667,8 @@ class _BPass:
     wb: Array
     coef_mu: Array
     coef_tau: Array
-    lo: float
-    hi: float
+    centre: float
+    scale: float
     c: float
     summary: Array
 
@@ -702,35 +724,34 @@ def _density_quantiles(fun, lo: float, hi: float, probs: Array, points: int
 
 
 def _binomial_pass(x: Array, n: Array, prior: TauPrior, mu_prior: MuPrior, c: float,
-                   lo: float, hi: float, na: int, nb: int, probs: Array) -> _BPass:
+                   centre: float, scale: float, na: int, nb: int, probs: Array) -> _BPass:
     xa, wa, Ca = _fejer(na)
     xb, wb, Cb = _fejer(nb)
-    mu = lo + 0.5 * (xa + 1.0) * (hi - lo)
+    mu, dmu = _mu_axis(xa, centre, scale)
     tau, jac = _tau_axis(0.5 * (xb + 1.0), c, prior)
     lls = _log_marginal_binomial(x, n, mu, tau)
     ll = lls.sum(axis=-1)
-    logf = ll + (prior.logpdf(tau) + np.log(jac))[None, :]
+    logf = ll + (prior.logpdf(tau) + np.log(jac))[None, :] + np.log(dmu)[:, None]
     if not mu_prior.flat:
         logf = logf - 0.5 * ((mu - mu_prior.mean) / mu_prior.sd)[:, None] ** 2
     logf = logf - logf.max()
     f = np.exp(logf)
     W = wa[:, None] * wb[None, :] * f
     W = W / W.sum()
-    f_mu = f @ wb  # marginal density of mu at its nodes (unnormalised)
+    f_mu = f @ wb  # marginal density of x (the mu axis) at its nodes, unnormalised
     f_tau = wa @ f
     coef_mu = Ca @ f_mu
     coef_tau = Cb @ f_tau
-    mq = lo + 0.5 * (_cheb_quantiles(coef_mu, probs, xa, wa * f_mu) + 1.0) * (hi - lo)
+    mq = _mu_axis(_cheb_quantiles(coef_mu, probs, xa, wa * f_mu), centre, scale)[0]
     tq = _tau_axis(0.5 * (_cheb_quantiles(coef_tau, probs, xb, wb * f_tau) + 1.0), c,
                    prior)[0]
     # predictive theta_new: the joint convolved with N(0, tau^2), inverted directly
-    total = float(wa @ f @ wb) * 0.5 * (hi - lo)
-    nq = _solve_cdf(lambda t: _convolve(t, lo, hi, na, tau, wb, f, cdf=True) / total,
-                    lambda t: _convolve(t, lo, hi, na, tau, wb, f) / total,
-                    probs, np.full(probs.shape, float(mq[0])), float(tq[2]) + (hi - lo) / 8)
-    edge = max(f_mu[0], f_mu[-1]) / f_mu.max()
-    return _BPass(mu, tau, W, logf, lls, wb, coef_mu, coef_tau, lo, hi, c,
-                  np.concatenate([mq, tq, nq, [edge]]))
+    total = float(wa @ f @ wb)
+    nq = _solve_cdf(lambda t: _convolve(t, centre, scale, na, tau, wb, f, cdf=True) / total,
+                    lambda t: _convolve(t, centre, scale, na, tau, wb, f) / total,
+                    probs, np.full(probs.shape, float(mq[0])), float(tq[2]) + scale)
+    return _BPass(mu, tau, W, logf, lls, wb, coef_mu, coef_tau, centre, scale, c,
+                  np.concatenate([mq, tq, nq]))
 
 
 def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
@@ -766,35 +787,26 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
     y0 = np.log((x + 0.5) / (n - x + 0.5))
     v0 = 1.0 / (x + 0.5) + 1.0 / (n - x + 0.5)
     if k:
-        pilot = fit_normal(y0, v0, tau_prior=tau_prior, mu_prior=mu_prior, level=0.999,
+        pilot = fit_normal(y0, v0, tau_prior=tau_prior, mu_prior=mu_prior, level=0.5,
                            tol=1e-4)
         c = pilot.tau.median
         centre = pilot.mu.median
-        half = 1.25 * max(pilot.mu.high - pilot.mu.low, 1e-3)
+        scale = max(pilot.mu.high - pilot.mu.low, 1e-3) / 1.349  # the quartiles: one sd
     else:
         c = tau_prior.median()
         centre = mu_prior.mean
-        half = 12.0 * mu_prior.sd
+        scale = mu_prior.sd
     if not (c > 0 and math.isfinite(c)):
         c = tau_prior.median()
-    lo, hi = centre - half, centre + half
-    na, nb = 48, 48
+    na = nb = 48
     prev = None
     while True:
-        cur = _binomial_pass(x, n, tau_prior, mu_prior, c, lo, hi, na, nb, probs)
-        if cur.summary[-1] > 1e-9:  # mass at the ends of the mu interval: widen it
-            lo, hi = centre - 2 * half, centre + 2 * half
-            half *= 2
-            prev = None
-            if half > 1e4:
-                raise AnalysisError("the posterior of mu does not vanish in the tails "
-                                    "(is it improper?)")
-            continue
+        cur = _binomial_pass(x, n, tau_prior, mu_prior, c, centre, scale, na, nb, probs)
         if prev is not None:
-            err = np.max(np.abs(cur.summary[:-1] - prev.summary[:-1]))
+            err = np.max(np.abs(cur.summary - prev.summary))
             if err <= tol:
                 break
-            if na >= 256:
+            if na >= 384:
                 raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
                                     f"(last change {err:.2g})")
         prev = cur
@@ -810,9 +822,10 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
     from numpy.polynomial import chebyshev as ch
 
     mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
-    md = ch.chebval(2.0 * (mg - cur.lo) / (cur.hi - cur.lo) - 1.0, cur.coef_mu)
-    md = np.maximum(md / (ch.chebval(1.0, ch.chebint(cur.coef_mu, lbnd=-1.0))
-                          * 0.5 * (cur.hi - cur.lo)), 0.0)
+    xg = _mu_to_x(mg, cur.centre, cur.scale)
+    md = _cheb_eval(cur.coef_mu, xg) / _mu_axis(xg, cur.centre, cur.scale)[1]
+    md = np.maximum(md / float(_cheb_eval(ch.chebint(cur.coef_mu, lbnd=-1.0), np.ones(1))[0]),
+                    0.0)
     keep = wflat > 1e-16
     return BayesFit(
         k=k, level=level, likelihood="binomial", tau_prior=tau_prior, mu_prior=mu_prior,
@@ -861,11 +874,12 @@ def _binomial_shrunk(x: Array, n: Array, mu_prior: MuPrior, p: _BPass, probs: Ar
         G = np.exp(G - G.max())
         y0 = math.log((x[i] + 0.5) / (n[i] - x[i] + 0.5))
         s0 = math.sqrt(1.0 / (x[i] + 0.5) + 1.0 / (n[i] - x[i] + 0.5))
-        lo, hi = min(p.lo, y0 - 8.0 * s0), max(p.hi, y0 + 8.0 * s0)
+        lo = min(p.summary[1] - 4.0 * p.scale, y0 - 8.0 * s0)
+        hi = max(p.summary[2] + 4.0 * p.scale, y0 + 8.0 * s0)
 
         def dens(t: Array, i: int = i, G: Array = G) -> Array:
             logb = x[i] * t - n[i] * np.logaddexp(0.0, t)
-            return np.exp(logb - logb.max()) * _convolve(t, p.lo, p.hi, na, p.tau, p.wb, G)
+            return np.exp(logb - logb.max()) * _convolve(t, p.centre, p.scale, na, p.tau, p.wb, G)
 
         q, _ = _density_quantiles(dens, lo, hi, probs, 128)
         out.append(Interval(*q))
