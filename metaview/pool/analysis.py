@@ -460,15 +460,21 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
         from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
 
         no_counts = [r.study.id for r in rows if r.effect.count is None]
-        if no_counts:
+        try:
+            x, n, approx = pseudo_counts([(r.effect.count, r.effect.total, r.effect.estimate,
+                                           r.effect.vi, r.effect.n) for r in rows])
+        except AnalysisError:
+            x = n = None
             warnings.append("the GLMM needs counts; " + ", ".join(no_counts)
                             + " report(s) an estimate only: fell back to the inverse-variance "
                               "random-effects model (REML, hk-adhoc)")
-        else:
+        if x is not None:
+            if approx:
+                warnings.append("the GLMM used pseudo-counts (estimate x total, or the "
+                                "effective sample size of the reported interval; approximate) "
+                                "for: " + ", ".join(rows[i].study.id for i in approx))
             try:
-                fit = fit_glmm([r.effect.count or 0 for r in rows],
-                               [r.effect.total or 0 for r in rows],
-                               test=options.ci_method, level=options.level)
+                fit = fit_glmm(x, n, test=options.ci_method, level=options.level)
                 return fit, "glmm"
             except GlmmConvergenceError as exc:
                 warnings.append(f"the GLMM could not be fitted ({exc}): fell back to the "
