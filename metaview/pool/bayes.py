@@ -303,10 +303,11 @@ def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
             new = x - F / f
         bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
         new = np.where(bad, 0.5 * (lo + hi), new)
-        if np.all(np.abs(new - x) <= 1e-14) :
-            x = new
+        exact = np.abs(F) <= 1e-15 * abs(total)
+        done = (np.abs(new - x) <= 1e-13) | exact | (hi - lo <= 1e-13)
+        x = np.where(exact, x, new)
+        if done.all():
             break
-        x = new
     return x
 
 
@@ -351,8 +352,10 @@ def mixture_quantiles(w: Array, means: Array, sds: Array, probs: ArrayLike) -> A
                | (np.abs(2.0 * step) > np.abs(step_old)))
         new = np.where(bad, 0.5 * (lo + hi), new)
         step_old = np.where(bad, 0.5 * (hi - lo), step)
-        conv = np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))
-        x = new
+        exact = np.abs(F) <= 1e-15
+        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
+                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
+        x = np.where(exact, x, new)
         if conv.all():
             break
     return x
