@@ -29,7 +29,7 @@ def main() -> None:
     for k in (3, 10, 50):
         y = rng.normal(0.3, 0.4, k)
         v = rng.uniform(0.02, 0.3, k)
-        s = _median_time(lambda: bayes.fit_normal(y, v), 30)
+        s = _median_time(lambda y=y, v=v: bayes.fit_normal(y, v), 30)
         flag = "PASS" if s < 2e-3 else "FAIL"
         print(f"  normal-normal fit, k = {k:3d}, half-normal(1)   {1e3 * s:8.2f} ms"
               f"   [{flag}: target < 2 ms]")

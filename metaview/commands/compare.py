@@ -70,11 +70,12 @@ def describe_bayes(c: Comparison) -> str:
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
     level = f"{100 * c.level:g}%"
     others = ", ".join(s.label for s in p.studies)
-    lines = [f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
-             f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})",
-             f"  {c.index.label}: {fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)}"
-             f"   others, posterior median: "
-             f"{fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)} ({level} credible interval)"]
+    index = fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)
+    pooled = fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)
+    lines = [(f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
+              f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"),
+             (f"  {c.index.label}: {index}   others, posterior median: {pooled} "
+              f"({level} credible interval)")]
     if p.pi_low is not None:
         lines.append(f"  predictive credible interval of a new study: {fmt.percent(p.pi_low)} "
                      f"to {fmt.percent(p.pi_high)}")

@@ -622,7 +622,7 @@ def _convolve(theta: Array, centre: float, scale: float, na: int, tau: Array, wb
     from numpy.polynomial import chebyshev as ch
 
     xa, wa, Ca = _fejer(na)
-    mu, dmu = _mu_axis(xa, centre, scale)
+    mu = _mu_axis(xa, centre, scale)[0]
     mass = wa @ G
     safe = np.where(mass > 0, mass, 1.0)
     mean = (wa * mu) @ G / safe

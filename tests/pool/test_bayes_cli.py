@@ -43,7 +43,8 @@ def test_pool_json_matches_the_engine(capsys: pytest.CaptureFixture[str], tmp_pa
     assert a["tau_prior"] == "half-cauchy:0.5" and a["mu_prior"] == "flat"
     es = transforms.effect_sizes(np.array(x, float), np.array(n, float), "logit")
     fit = bayes.fit_normal(es.yi, es.vi, tau_prior=bayes.parse_tau_prior("half-cauchy:0.5"))
-    expit = lambda t: 1.0 / (1.0 + np.exp(-t))  # noqa: E731
+    from scipy.special import expit
+
     assert a["theta"] == pytest.approx(fit.mu.median, rel=1e-9)
     assert a["estimate"] == pytest.approx(expit(fit.mu.median), rel=1e-9)
     assert a["ci_high"] == pytest.approx(expit(fit.mu.high), rel=1e-9)
@@ -58,7 +59,7 @@ def test_pool_json_matches_the_engine(capsys: pytest.CaptureFixture[str], tmp_pa
 
 def test_other_models_do_not_gain_keys(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     folder = _write(tmp_path / "s", [3, 7], [10, 12])
-    code, out, _ = _run(capsys, "pool", str(folder), "--format", "json")
+    _, out, _ = _run(capsys, "pool", str(folder), "--format", "json")
     a = json.loads(out)["analyses"][-1]
     assert not (BAYES_KEYS & set(a)) and not (SHRUNK_KEYS & set(a["studies"][0]))
 
