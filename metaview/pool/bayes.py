@@ -13,8 +13,8 @@ Two models, both with ``theta_i ~ N(mu, tau^2)`` and the same priors:
 
 The outer integrals use Chebyshev points of the first kind (Fejér's rule) on a transformed
 axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1) and ``c`` the posterior median of ``tau``
-from a pilot pass (``tau = MAX u`` under a uniform prior), and ``mu`` on an interval that
-holds all but a negligible tail. The interpolating Chebyshev series of a marginal density is
+from a pilot pass (``tau = MAX u`` under a uniform prior), and, for the binomial model,
+``mu = m + s x / (1 - x^2)`` with ``x`` in (-1, 1) (heavy tails become smooth ends). The interpolating Chebyshev series of a marginal density is
 integrated exactly to give its distribution function, whose quantiles are found by
 bisection; mixtures of normals are inverted by safeguarded Newton steps. The number of
 points is doubled until every reported quantile changes by less than ``tol`` (absolute, on
