@@ -27,6 +27,14 @@ class Model(StrEnum):
     RANDOM = "random"
     COMMON = "common"
     GLMM = "glmm"
+    BAYES = "bayes"  # Bayesian random effects (metaview.pool.bayes)
+
+
+class Likelihood(StrEnum):
+    """Within-study likelihood of ``--model bayes``."""
+
+    NORMAL = "normal"  # y_i ~ N(theta_i, v_i) on the pooling scale
+    BINOMIAL = "binomial"  # x_i ~ Bin(n_i, expit(theta_i)), logit scale
 
 
 class Tau2Method(StrEnum):

@@ -45,7 +45,7 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--time", type=_positive_float, metavar="T",
                    help="landmark in months (default: 12 for endpoints reported with a time)")
     g.add_argument("--model", default="random", metavar="M",
-                   help="random, common or glmm (default: random)")
+                   help="random, common, glmm or bayes (default: random)")
     g.add_argument("--tau2", default="REML", metavar="METHOD",
                    help="REML, ML, DL, PM, HS, SJ, HE or EB (default: REML)")
     g.add_argument("--ci", default=None, metavar="METHOD",
@@ -66,6 +66,15 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prefer-curves", action="store_true",
                    help="use the landmark read from a study's reconstructed Kaplan-Meier curve "
                         "even where the paper prints the figure (sensitivity analysis)")
+    g.add_argument("--tau-prior", default=None, metavar="PRIOR",
+                   help="--model bayes: prior of tau, half-normal:S, half-cauchy:S, half-t:S,DF, "
+                        "exponential:RATE or uniform:MAX (default: half-normal:1 on the "
+                        "logit, cloglog and log scales)")
+    g.add_argument("--mu-prior", default="flat", metavar="PRIOR",
+                   help="--model bayes: prior of mu, flat or normal:M,S (default: flat)")
+    g.add_argument("--likelihood", default="normal", metavar="L",
+                   help="--model bayes: normal (pooling scale) or binomial (counts, logit) "
+                        "(default: normal)")
 
 
 def _positive_float(text: str) -> float:

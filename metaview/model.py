@@ -198,12 +198,18 @@ class StudyEstimate:
     derived_text: str | None = None
     patients: int | None = None  # the study's cohort size (``total`` may be missing)
     reconstructed: bool = False  # read from the curve reconstructed from a digitised figure
+    # --model bayes: the posterior of the study's own theta_i, as proportions
+    shrunk_estimate: float | None = None
+    shrunk_ci_low: float | None = None
+    shrunk_ci_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS}
+        return {name: _clean(getattr(self, name)) for name in _STUDY_ESTIMATE_FIELDS
+                if name not in _SHRUNK_FIELDS or getattr(self, name) is not None}
 
 
 _STUDY_ESTIMATE_FIELDS = tuple(f.name for f in fields(StudyEstimate))
+_SHRUNK_FIELDS = frozenset({"shrunk_estimate", "shrunk_ci_low", "shrunk_ci_high"})
 
 
 @dataclass(frozen=True)
@@ -291,12 +297,21 @@ class PooledResult:
     warnings: tuple[str, ...] = ()
     subgroup_test: SubgroupTest | None = None
     group_by: str | None = None
+    # --model bayes only (absent from the JSON of the other models)
+    tau_median: float | None = None
+    tau_ci_low: float | None = None
+    tau_ci_high: float | None = None
+    tau_prior: str | None = None
+    mu_prior: str | None = None
+    likelihood: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``metaview pool --format json`` (one analysis)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name in _BAYES_FIELDS and self.model != "bayes":
+                continue
             if f.name == "studies":
                 out["studies"] = [s.to_dict() for s in value]
             elif f.name == "excluded":
@@ -345,6 +360,10 @@ class PooledResult:
         return summary_text(self)
 
 
+_BAYES_FIELDS = frozenset({"tau_median", "tau_ci_low", "tau_ci_high", "tau_prior", "mu_prior",
+                           "likelihood"})
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The index cohort against the pooled other studies, on the pooling scale."""
@@ -362,8 +381,14 @@ class Comparison:
     pvalue: float
     inside_pi: bool | None  # None when the pooled result has no prediction interval
     warnings: tuple[str, ...] = ()
+    # --model bayes: P(theta_index > mu | data) and P(theta_index > theta_new | data)
+    prob_index_above_mean: float | None = None
+    prob_index_above_new: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.prob_index_above_mean is None else {
+            "prob_index_above_mean": self.prob_index_above_mean,
+            "prob_index_above_new": self.prob_index_above_new}
         return _clean(
             {
                 "endpoint": self.endpoint,
@@ -379,6 +404,7 @@ class Comparison:
                 "pvalue": self.pvalue,
                 "inside_pi": self.inside_pi,
                 "warnings": list(self.warnings),
+                **extra,
             }
         )
 

@@ -26,6 +26,9 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOpt
         exclude=tuple(args.exclude or ()), leave_one_out=args.leave_one_out,
         prefer_curves=getattr(args, "prefer_curves", False),
     )
+    for name in ("tau_prior", "mu_prior", "likelihood"):
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
     values.update(overrides)
     return AnalysisOptions.create(**values)
 

@@ -65,8 +65,35 @@ def _s(v: object) -> str:
     return f"{v:.10g}" if isinstance(v, float) else str(v)  # 10 significant digits
 
 
+def describe_bayes(c: Comparison) -> str:
+    """--model bayes: posterior probabilities and credible intervals in plain words."""
+    p = c.pooled
+    when = "" if c.time_months is None else f" at {c.time_months:g} months"
+    level = f"{100 * c.level:g}%"
+    others = ", ".join(s.label for s in p.studies)
+    index = fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)
+    pooled = fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)
+    lines = [(f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
+              f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"),
+             (f"  {c.index.label}: {index}   others, posterior median: {pooled} "
+              f"({level} credible interval)")]
+    if p.pi_low is not None:
+        lines.append(f"  predictive credible interval of a new study: {fmt.percent(p.pi_low)} "
+                     f"to {fmt.percent(p.pi_high)}")
+    if c.prob_index_above_mean is not None:
+        lines.append(f"  probability that {c.index.label}'s true value exceeds the literature "
+                     f"mean: {c.prob_index_above_mean:.2f}; exceeds a new study's: "
+                     f"{c.prob_index_above_new:.2f}")
+    lines.append(f"  Prior: tau ~ {p.tau_prior}, mu ~ {p.mu_prior}; {p.likelihood} likelihood")
+    for w in c.warnings:
+        lines.append(f"  Note: {w}")
+    return "\n".join(lines)
+
+
 def describe(c: Comparison) -> str:
     """A short paragraph in plain words, then the numbers."""
+    if c.pooled.model == "bayes":
+        return describe_bayes(c)
     p = c.pooled
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
     level = f"{100 * c.level:g}%"

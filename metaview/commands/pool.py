@@ -131,7 +131,12 @@ def to_table(results: Sequence[PooledResult]) -> str:
             title = f"{r.endpoint}{when}"
             lines += ["", title, "=" * len(title)]
         lines += _block(r, grouped=key in groups)
-    if results:
+    if results and results[0].model == "bayes":
+        lines += ["", f"Method: {fmt.method_line(results[0])}.",
+                  "Observed: per-study intervals for counts " + _study_ci_name(results)
+                  + ", reported intervals as published; posterior: the study's shrunken "
+                    "effect; † SE approximated from estimate and n."]
+    elif results:
         lines += ["", f"Method: {fmt.method_line(results[0])}.",
                   "Per-study CIs: counts " + _study_ci_name(results)
                   + "; reported intervals as published; † SE approximated from estimate and n."]
@@ -146,11 +151,41 @@ def _study_ci_name(results: Sequence[PooledResult]) -> str:
     return "wilson"
 
 
+def _bayes_block(r: PooledResult) -> list[str]:
+    """The rows of one --model bayes analysis: observed and posterior, credible intervals."""
+    rows = [["study", "n", "reported", "observed (interval)", "posterior (credible interval)"]]
+    for s in r.studies:
+        mark = (" *" if s.is_index else "") + (" †" if s.approximate else "")
+        size = s.total if s.total is not None else s.patients
+        post = ("" if s.shrunk_estimate is None else
+                fmt.percent_ci(s.shrunk_estimate, s.shrunk_ci_low, s.shrunk_ci_high))
+        rows.append([f"  {s.label}{mark}", "" if size is None else str(size), _reported(s),
+                     fmt.percent_ci(s.estimate, s.ci_low, s.ci_high), post])
+    rows.append(["  Pooled (posterior median)", "", "", "",
+                 fmt.percent_ci(r.estimate, r.ci_low, r.ci_high)])
+    lines = _align(rows, right={1})
+    if r.pi_low is not None:
+        lines.append(f"  Predictive credible interval: {fmt.percent(r.pi_low)} to "
+                     f"{fmt.percent(r.pi_high)}")
+    lines.append(f"  Heterogeneity: {fmt.heterogeneity(r)}")
+    lines.append(f"  Prior: tau ~ {r.tau_prior}, mu ~ {r.mu_prior}")
+    if r.leave_one_out:
+        lines.append("  Leave-one-out (posterior median, credible interval):")
+        lines += _align([[f"    without {x.omitted}",
+                          fmt.percent_ci(x.estimate, x.ci_low, x.ci_high)]
+                         for x in r.leave_one_out], right=set())
+    for w in r.warnings:
+        lines.append(f"  Note: {w}")
+    return lines
+
+
 def _block(r: PooledResult, *, grouped: bool) -> list[str]:
     name = r.group if r.group is not None else "All studies"
     if r.group is None and grouped:
         name = f"Overall (all {r.group_by} groups together)"
     lines = ["", f"{name}  (k = {r.k})"]
+    if r.studies and r.model == "bayes":
+        return lines + _bayes_block(r)
     if r.studies:
         rows = [["study", "n", "reported", "estimate (CI)", "weight"]]
         for s in r.studies:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from metaview.choices import CIMethod, Model, Scale, StudyCI, Tau2Method, parse
+from metaview.choices import CIMethod, Likelihood, Model, Scale, StudyCI, Tau2Method, parse
 from metaview.errors import AnalysisError, UsageError
 from metaview.estimate import transforms
 from metaview.estimate.effects import NoStandardError, OutcomeEffect, outcome_effects
@@ -49,6 +49,9 @@ class AnalysisOptions:
     leave_one_out: bool = False
     #: a landmark read from a reconstructed curve wins over the printed figure
     prefer_curves: bool = False
+    tau_prior: object | None = None  # --model bayes: a metaview.pool.bayes.TauPrior
+    mu_prior: object | None = None  # --model bayes: a metaview.pool.bayes.MuPrior
+    likelihood: Likelihood = Likelihood.NORMAL
 
     @classmethod
     def create(
@@ -66,6 +69,9 @@ class AnalysisOptions:
         exclude: Sequence[str] = (),
         leave_one_out: bool = False,
         prefer_curves: bool = False,
+        tau_prior: str | None = None,
+        mu_prior: str = "flat",
+        likelihood: str = "normal",
     ) -> AnalysisOptions:
         """Options from plain strings, checked; a bad value or combination is a UsageError.
 
@@ -90,6 +96,25 @@ class AnalysisOptions:
                 raise UsageError(f"--model glmm takes --ci z or t, not {ci}")
         elif ci is CIMethod.T:
             raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
+        lik = parse(Likelihood, likelihood, option="--likelihood")
+        tau_p = mu_p = None
+        if m is Model.BAYES:
+            from metaview.pool import bayes
+
+            if tau_prior is None:
+                if sc not in (Scale.LOGIT, Scale.CLOGLOG, Scale.LOG):
+                    raise UsageError(f"--model bayes on the {sc} scale needs --tau-prior (the "
+                                     "default half-normal:1 is for the logit, cloglog and log "
+                                     f"scales; valid forms: {bayes.TAU_PRIOR_FORMS})")
+                tau_p = bayes.DEFAULT_TAU_PRIOR
+            else:
+                tau_p = bayes.parse_tau_prior(tau_prior)
+            mu_p = bayes.parse_mu_prior(mu_prior)
+            if lik is Likelihood.BINOMIAL and sc is not Scale.LOGIT:
+                raise UsageError(f"--likelihood binomial works on the logit scale only, not "
+                                 f"--scale {sc}")
+        elif tau_prior is not None or mu_prior != "flat" or lik is not Likelihood.NORMAL:
+            raise UsageError("--tau-prior, --mu-prior and --likelihood are for --model bayes")
         if not 0.0 < level < 1.0:
             raise UsageError(f"--level must lie between 0 and 1, not {level}")
         from metaview.distributions import finite_quantiles
@@ -115,7 +140,7 @@ class AnalysisOptions:
                                                                     option="--tau2"),
             ci_method=ci, scale=sc, study_ci=parse(StudyCI, study_ci, option="--study-ci"),
             level=level, group_by=group_by, exclude=tuple(exclude), leave_one_out=leave_one_out,
-            prefer_curves=prefer_curves,
+            prefer_curves=prefer_curves, tau_prior=tau_p, mu_prior=mu_p, likelihood=lik,
         )
 
 
@@ -355,8 +380,9 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
     base = dict(
         endpoint=plan.endpoint, time_months=plan.time, group=group,
         model=options.model.value, scale=options.scale.value,
-        tau2_method=None if options.model is Model.COMMON else options.tau2_method.value,
-        ci_method=options.ci_method.value, level=options.level, k=len(rows),
+        tau2_method=None if options.model in (Model.COMMON, Model.BAYES)
+        else options.tau2_method.value,
+        ci_method="credible" if options.model is Model.BAYES else options.ci_method.value, level=options.level, k=len(rows),
         excluded=excluded, group_by=options.group_by,
     )
     empty = dict(estimate=None, ci_low=None, ci_high=None, pi_low=None, pi_high=None,
@@ -367,6 +393,8 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         warnings.append(f"no study in this group reports {plan.endpoint}"
                         f"{_time_text(plan.time)}")
         return PooledResult(**base, **empty, studies=(), warnings=tuple(warnings))  # type: ignore[arg-type]
+    if options.model is Model.BAYES:
+        return _fit_bayes(rows, base, warnings, options)
     if len(rows) == 1:
         r = rows[0]
         only = _study_estimate(r, weight=100.0)
@@ -413,6 +441,105 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
     return result
 
 
+def pseudo_counts(items: Sequence[tuple[int | None, int | None, float, float, float | None]]
+                  ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Events and totals for binomial likelihoods from ``(count, total, estimate, vi, n)``.
+
+    Counts are used as they are. A study reporting an estimate ``p`` enters with the
+    pseudo-counts ``p * n`` of ``n`` (its ``total`` or number at risk), or, with neither,
+    of the effective ``n = 1 / (vi p (1 - p))`` that gives its logit variance ``vi``. Returns
+    the events, the totals and the positions of the studies given pseudo-counts.
+    """
+    x, n, approx = [], [], []
+    for i, (count, total, p, vi, size) in enumerate(items):
+        if count is not None and total is not None:
+            x.append(float(count))
+            n.append(float(total))
+            continue
+        size = total if total is not None else size
+        if size is None:
+            size = 1.0 / (vi * p * (1.0 - p)) if 0.0 < p < 1.0 and vi > 0 else None
+        if size is None:
+            raise AnalysisError("a study reporting only an estimate of 0 or 1 with no total "
+                                "cannot enter a binomial likelihood")
+        x.append(p * float(size))
+        n.append(float(size))
+        approx.append(i)
+    return np.array(x), np.array(n), approx
+
+
+def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The posterior of the rows' analysis (normal or binomial likelihood)."""
+    from metaview.pool import bayes
+
+    if options.likelihood is Likelihood.BINOMIAL:
+        x, n, approx = pseudo_counts([(r.effect.count, r.effect.total, r.effect.estimate,
+                                       r.effect.vi, r.effect.n) for r in rows])
+        if approx and warnings is not None:
+            warnings.append("binomial likelihood with pseudo-counts (estimate x total, or the "
+                            "effective sample size of the reported interval; approximate) for: "
+                            + ", ".join(rows[i].study.id for i in approx))
+        return bayes.fit_binomial(x, n, tau_prior=options.tau_prior,  # type: ignore[arg-type]
+                                  mu_prior=options.mu_prior, level=options.level)  # type: ignore[arg-type]
+    y = np.array([r.effect.yi for r in rows])
+    v = np.array([r.effect.vi for r in rows])
+    return bayes.fit_normal(y, v, tau_prior=options.tau_prior,  # type: ignore[arg-type]
+                            mu_prior=options.mu_prior, level=options.level)  # type: ignore[arg-type]
+
+
+def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],  # type: ignore[type-arg]
+               options: AnalysisOptions) -> PooledResult:
+    """``--model bayes``: posterior medians and central credible intervals."""
+    from metaview.pool.rma import fit_rma
+
+    n_h = _harmonic_n(rows)
+    fit = _bayes_fit(rows, options, warnings)
+    sc = options.scale
+    est, lo, hi = _back(fit.mu.median, fit.mu.low, fit.mu.high, sc, n_h)
+    _, pi_lo, pi_hi = _back(fit.predictive.median, fit.predictive.low, fit.predictive.high,
+                            sc, n_h)
+    studies_out = []
+    for r, s in zip(rows, fit.shrunk):
+        e, a, b = _back(s.median, s.low, s.high, sc, n_h)
+        studies_out.append(replace(_study_estimate(r, weight=None), shrunk_estimate=e,
+                                   shrunk_ci_low=a, shrunk_ci_high=b))
+    q = q_df = q_p = None
+    if len(rows) >= 2:
+        y = np.array([r.effect.yi for r in rows])
+        v = np.array([r.effect.vi for r in rows])
+        classical = fit_rma(y, v, method=None, test=CIMethod.Z, level=options.level)
+        q, q_df, q_p = _f(classical.q[0]), int(classical.q_df[0]), _f(classical.q_pvalue[0])
+    if fit.mu_sd is None:
+        warnings.append("the posterior standard deviation of mu is infinite under this "
+                        f"tau prior with k = {len(rows)}; se is null")
+    if len(rows) == 1:
+        warnings.append(f"only one study ({rows[0].study.id}): the posterior rests on the "
+                        "tau prior")
+    loo = None
+    if options.leave_one_out and len(rows) >= 2:
+        loo = []
+        for i in range(len(rows)):
+            keep = [r for j, r in enumerate(rows) if j != i]
+            f = _bayes_fit(keep, options)
+            e, a, b = _back(f.mu.median, f.mu.low, f.mu.high, sc, n_h)
+            _, pa, pb = _back(f.predictive.median, f.predictive.low, f.predictive.high, sc, n_h)
+            loo.append(LeaveOneOut(omitted=rows[i].study.id, estimate=e, ci_low=a, ci_high=b,
+                                   pi_low=pa, pi_high=pb, theta=float(f.mu.median),
+                                   se=float("nan") if f.mu_sd is None else f.mu_sd,
+                                   tau2=float(f.tau.median) ** 2, i2=None, q=None))
+    return PooledResult(
+        **base, estimate=est, ci_low=lo, ci_high=hi, pi_low=pi_lo, pi_high=pi_hi,
+        theta=float(fit.mu.median), se=fit.mu_sd, tau2=float(fit.tau.median) ** 2,
+        tau2_ci_low=float(fit.tau.low) ** 2, tau2_ci_high=float(fit.tau.high) ** 2,
+        i2=None, i2_ci_low=None, i2_ci_high=None, h2=None, q=q, q_df=q_df, q_pvalue=q_p,
+        studies=tuple(studies_out), warnings=tuple(dict.fromkeys(warnings)),
+        leave_one_out=None if loo is None else tuple(loo),
+        tau_median=float(fit.tau.median), tau_ci_low=float(fit.tau.low),
+        tau_ci_high=float(fit.tau.high), tau_prior=fit.tau_prior.text(),
+        mu_prior=fit.mu_prior.text(), likelihood=fit.likelihood,
+    )
+
+
 def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOptions,
          warnings: list[str]):  # type: ignore[no-untyped-def]
     from metaview.pool.rma import fit_rma
@@ -420,16 +547,25 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
     if options.model is Model.GLMM:
         from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
 
+        # reported counts or a reconstructed curve's effective counts, else pseudo-counts
         counts = _glmm_counts(rows, warnings)
         no_counts = [r.study.id for r, c in zip(rows, counts) if c is None]
-        if no_counts:
+        try:
+            x, n, approx = pseudo_counts([
+                (c[0] if c else None, c[1] if c else r.effect.total, r.effect.estimate,
+                 r.effect.vi, r.effect.n) for r, c in zip(rows, counts)])
+        except AnalysisError:
+            x = n = None
             warnings.append("the GLMM needs counts; " + ", ".join(no_counts)
                             + " report(s) an estimate only: fell back to the inverse-variance "
                               "random-effects model (REML, hk-adhoc)")
-        else:
+        if x is not None:
+            if approx:
+                warnings.append("the GLMM used pseudo-counts (estimate x total, or the "
+                                "effective sample size of the reported interval; approximate) "
+                                "for: " + ", ".join(rows[i].study.id for i in approx))
             try:
-                fit = fit_glmm([c[0] for c in counts if c], [c[1] for c in counts if c],
-                               test=options.ci_method, level=options.level)
+                fit = fit_glmm(x, n, test=options.ci_method, level=options.level)
                 return fit, "glmm"
             except GlmmConvergenceError as exc:
                 warnings.append(f"the GLMM could not be fitted ({exc}): fell back to the "
@@ -457,7 +593,7 @@ def _glmm_counts(rows: list[_Row], warnings: list[str]) -> list[tuple[int, int] 
                 effective.append(f"{r.study.id} ({counts[0]}/{counts[1]})")
         else:
             out.append(None)
-    if effective and all(c is not None for c in out):
+    if effective:
         warnings.append("the GLMM uses effective counts of the reconstructed curve (binomial "
                         "counts with its estimate and Greenwood variance; approximate) for: "
                         + ", ".join(effective))
@@ -586,6 +722,25 @@ def _subgroup_test(groups: list[PooledResult]) -> SubgroupTest | None:
 # ------------------------------------------------------------------ index comparison
 
 
+def _index_probabilities(row: _Row, others: Sequence[Study], endpoint: str,
+                         time: float | None, options: AnalysisOptions) -> dict[str, float]:
+    """P(theta_index > mu | data) and P(theta_index > theta_new | data) under --model bayes.
+
+    The index study's theta is N(y_index, v_index) (normal likelihood) or, with the binomial
+    likelihood, its own binomial likelihood under a flat prior on the logit.
+    """
+    fit = _bayes_fit(_plan(others, endpoint, time, options).rows, options)
+    e = row.effect
+    if options.likelihood is Likelihood.BINOMIAL:
+        x, n, _ = pseudo_counts([(e.count, e.total, e.estimate, e.vi, e.n)])
+        return {"prob_index_above_mean": fit.prob_beta_above(float(x[0]), float(n[0]),
+                                                             new=False),
+                "prob_index_above_new": fit.prob_beta_above(float(x[0]), float(n[0]),
+                                                            new=True)}
+    return {"prob_index_above_mean": fit.prob_above_mean(e.yi, e.vi),
+            "prob_index_above_new": fit.prob_above_new(e.yi, e.vi)}
+
+
 def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -> list[Comparison]:
     """The index study against the pooled other studies of its group, per endpoint/landmark.
 
@@ -619,11 +774,16 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
         row = plan.rows[0]
         pooled = _analyse_one(others, endpoint, time, opts)[-1]
         pooled = replace(pooled, group=group)
-        if pooled.k == 0 or pooled.theta is None or pooled.se is None:
+        if pooled.k == 0 or pooled.theta is None:
             continue
         warn = list(pooled.warnings)
         if pooled.k == 1:
             warn.append("the literature side is a single study")
+        probs: dict[str, float] = {}
+        if options.model is Model.BAYES:
+            probs = _index_probabilities(row, others, endpoint, time, opts)
+        if pooled.se is None:
+            continue
         d = row.effect.yi - pooled.theta
         se_d = math.sqrt(row.effect.vi + pooled.se**2)
         z = d / se_d
@@ -641,7 +801,7 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
             pooled=pooled, scale=options.scale.value, level=options.level, difference=d,
             diff_ci_low=d - crit * se_d, diff_ci_high=d + crit * se_d, z=z,
             pvalue=float(2.0 * ndtr(-abs(z))), inside_pi=inside,
-            warnings=tuple(dict.fromkeys(warn)),
+            warnings=tuple(dict.fromkeys(warn)), **probs,
         ))
     if not out:
         raise AnalysisError(f"nothing to compare: no endpoint of {index_id} is reported by "

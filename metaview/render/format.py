@@ -55,6 +55,11 @@ def landmark(time_months: float | None) -> str:
 
 def heterogeneity(r: "PooledResult") -> str:
     """``I² = 21% (0–88), τ² = 0.05, Q p = 0.28`` (empty when not estimable)."""
+    if r.model == "bayes" and r.tau_median is not None:
+        return (f"\u03c4 = {r.tau_median:.3g} ({r.tau_ci_low:.2g}\u2013{r.tau_ci_high:.3g}, "
+                "posterior median and credible interval)"
+                + ("" if r.q is None or r.q_pvalue is None else
+                   f", Q = {r.q:.2f}, df = {r.q_df}, {pvalue(r.q_pvalue)}"))
     if r.k < 2 or r.i2 is None:
         return ""
     parts = [f"I\u00b2 = {r.i2:.0f}%"]
@@ -69,6 +74,10 @@ def heterogeneity(r: "PooledResult") -> str:
 
 def method_line(r: "PooledResult") -> str:
     """``random effects, logit scale, REML, Hartung-Knapp (ad hoc), 95% CI``."""
+    if r.model == "bayes":
+        return (f"Bayesian random effects ({r.likelihood} likelihood), {r.scale} scale, "
+                f"prior tau ~ {r.tau_prior}, mu ~ {r.mu_prior}, posterior medians with "
+                f"{100 * r.level:g}% central credible intervals")
     model = {"random": "random effects", "common": "common effect",
              "glmm": "binomial-normal GLMM (ML)"}.get(r.model, r.model)
     ci = {"z": "normal (z) CI", "hk": "Hartung-Knapp CI", "hk-adhoc": "Hartung-Knapp CI (ad hoc)",

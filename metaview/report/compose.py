@@ -1321,8 +1321,9 @@ def methods_paragraphs(ctx: _Context) -> tuple[list[str], list[str]]:
             "(random-intercept logistic regression on the counts, no continuity correction, "
             "maximum likelihood, adaptive Gauss-Hermite quadrature with 7 points) is shown "
             f"{cite('stijnen2010')}; it is the better model for counts from small series "
-            f"{cite('lin2020')}. It needs counts from every series: where one reports only an "
-            "estimate, or the fit does not converge, the report says so instead of showing it.")
+            f"{cite('lin2020')}. A series that reports only an estimate enters with "
+            "pseudo-counts (the estimate times its number of patients); where the fit does "
+            "not converge, the report says so instead of showing it.")
     elif comp is not None:
         paras.append("Beside the GLMM, the default inverse-variance random-effects model "
                      "(logit scale, REML, Hartung-Knapp ad hoc interval) is shown.")

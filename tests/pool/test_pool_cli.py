@@ -112,13 +112,13 @@ def test_glmm_through_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert a["tau2"] == pytest.approx(g["tau2"], rel=ITERATIVE_RTOL)
 
 
-def test_glmm_falls_back_loudly_without_counts(capsys: pytest.CaptureFixture[str],
-                                               root: Path) -> None:
+def test_glmm_fits_estimates_with_pseudo_counts_and_says_so(
+        capsys: pytest.CaptureFixture[str], root: Path) -> None:
     doc = run_json(capsys, "pool", str(root / "studies"), "--format", "json", "--model", "glmm",
                    "--endpoint", "OS")
     allo = next(a for a in doc["analyses"] if a["group"] == "allo-HSCT after CAR-T failure")
-    assert allo["model"] == "random"
-    assert any("fell back" in w for w in allo["warnings"])
+    assert allo["model"] == "glmm"
+    assert any("pseudo-counts" in w and "zurko2023" in w for w in allo["warnings"])
 
 
 @pytest.mark.parametrize("x,n", [([0, 0, 0], [10, 12, 8]), ([10, 12, 8], [10, 12, 8]),

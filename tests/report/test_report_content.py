@@ -82,14 +82,14 @@ def test_glmm_is_shown_beside_the_default_and_its_fallbacks_are_said():
     glmm = allo.companion_for(pivotal)
     assert glmm is not None and glmm.model == "glmm" and glmm.k == 2
     os12 = report.analyses[0]
-    fallback = os12.companion_for(os12.groups[0])
-    assert fallback is not None and fallback.model == "random"  # Zurko 2023 has no counts
+    pseudo = os12.companion_for(os12.groups[0])
+    # Zurko 2023 reports an estimate and its total: the GLMM uses pseudo-counts and says so
+    assert pseudo is not None and pseudo.model == "glmm"
+    assert any("pseudo-counts" in w and "zurko2023" in w for w in pseudo.warnings)
     html, md = text_of(report)
     assert "GLMM (95% CI)" in html
     assert pct_ci(glmm.estimate, glmm.ci_low, glmm.ci_high) in md
-    assert "not fitted (needs counts)" in md
-    assert "The GLMM beside the default." in md
-    assert "Zurko 2023 (OS 12 mo, PFS 12 mo)" in md.split("The GLMM beside the default.")[1]
+    assert "not fitted (needs counts)" not in md
 
 
 def test_glmm_errors_are_reported_not_raised(monkeypatch):
