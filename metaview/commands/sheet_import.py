@@ -2,7 +2,8 @@
 
 Every study of the sheet becomes ``DIR/<id>.yaml``. The files are checked with the loader
 before anything is written; any problem (each named by its cell) means nothing is written.
-Existing files are never replaced without ``--force``; the files are written all or nothing.
+Existing files are never replaced without ``--force``; the files are written all or nothing,
+with the JSON Schema beside them (``study.schema.json``, never replaced) for editors.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metaview.commands.new import schema_reference
+    from metaview.commands.new import SCHEMA_FILE, schema_beside
     from metaview.io.sheets import check_study_texts, sheet_to_study_texts
     from metaview.report.writer import write_files
 
@@ -33,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: is not a folder (choose another --dir)")
     notices: list[str] = []
-    texts = sheet_to_study_texts(args.sheet, schema_ref=schema_reference(folder),
-                                 notices=notices)
+    texts = sheet_to_study_texts(args.sheet, schema_ref=SCHEMA_FILE, notices=notices)
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
     check_study_texts(texts, args.sheet)
@@ -53,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise StudyFileError(problems)
     files = {f"{st.id}.yaml": st.text.encode("utf-8") for st in texts}
+    schema, note = schema_beside(folder)
+    if schema is not None:
+        files[SCHEMA_FILE] = schema.encode("utf-8")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     try:
         write_files(files, folder)
     except OutputError as exc:
         raise OutputError(f"{exc} (no study file was written)") from None
-    n = len(files)
-    print(f"wrote {n} study file{'' if n == 1 else 's'} to {folder} from {args.sheet}; check "
-          f"them with: metaview validate {folder}")
+    n = len(texts)
+    schema_note = f" and {SCHEMA_FILE}" if schema is not None else ""
+    print(f"wrote {n} study file{'' if n == 1 else 's'}{schema_note} to {folder} from "
+          f"{args.sheet}; check them with: metaview validate {folder}")
     return 0

@@ -271,7 +271,10 @@ def test_import_never_overwrites_without_force(tmp_path: Path, cli) -> None:
     code, _out, err = cli("import", sheet, "--dir", target, "--force")
     assert code == 0, err
     assert len(load_studies([target])) == 2
-    assert sorted(p.name for p in target.iterdir()) == ["jones2023.yaml", "smith2024.yaml"]
+    assert sorted(p.name for p in target.iterdir()) == ["jones2023.yaml", "smith2024.yaml",
+                                                       "study.schema.json"]
+    assert (target / "jones2023.yaml").read_text().startswith(
+        "# yaml-language-server: $schema=study.schema.json\n")
 
 
 def test_export_refuses_to_overwrite_and_leaves_no_temporary_file(
