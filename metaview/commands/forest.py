@@ -31,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dpi", type=_dpi, default=300,
                    help="PNG resolution (default: 300; lowered to keep each side within "
                         "16,000 pixels)")
+    p.add_argument("--rows-per-page", type=int, default=60, metavar="N",
+                   help="study rows per page; more rows give a multi-page PDF or numbered "
+                        "PNG/SVG files FILE-1, FILE-2, ... (default: 60)")
+    p.add_argument("--summary-only", action="store_true",
+                   help="only the pooled rows of each group, no study rows")
     p.add_argument("--sort", default="year", metavar="ORDER",
                    help="row order within a group: year (then label), label, estimate, "
                         "weight or file (default: year)")
@@ -62,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
     from metaview.commands._common import index_study, load, options_from_args
     from metaview.order import sort_studies
     from metaview.pool.analysis import analyse, compare
-    from metaview.render.forest import FORMATS, figure_width, forest_plot, png_dpi, save_figure
+    from metaview.render.forest import (
+        FORMATS,
+        figure_width,
+        forest_pages,
+        page_paths,
+        png_dpi,
+        save_pages,
+    )
 
     output = Path(args.output)
     if output.suffix.lower() not in FORMATS:
@@ -87,8 +99,16 @@ def run(args: argparse.Namespace) -> int:
             comparisons = compare(studies, index_id, options)
         except AnalysisError as exc:
             print(f"warning: no index comparison drawn: {exc}", file=sys.stderr)
-    fig = forest_plot(results, comparisons=comparisons, studies=studies, title=args.title,
-                      width=width, font_size=args.font_size, sort=args.sort)
+    if args.rows_per_page < 1:
+        raise UsageError(f"--rows-per-page {args.rows_per_page}: at least 1")
+    figs = forest_pages(results, comparisons=comparisons, studies=studies, title=args.title,
+                        width=width, font_size=args.font_size, sort=args.sort,
+                        rows_per_page=args.rows_per_page, summary_only=args.summary_only)
+    if not args.force:
+        for path in page_paths(output, len(figs)):
+            if path.exists():
+                raise UsageError(f"-o {output}: {path} exists; use --force to overwrite it")
+    fig = max(figs, key=lambda f: max(f.get_figwidth(), f.get_figheight()))
     if width is not None and fig.get_figwidth() > width + 1e-6:
         print(f"warning: the panels need {fig.get_figwidth():.1f} in, more than the "
               f"{width:g} in asked for (draw fewer endpoints, or choose a wider --width)",
@@ -96,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix.lower() == ".png" and png_dpi(fig, args.dpi) < args.dpi:
         print(f"note: {output} is written at {png_dpi(fig, args.dpi):g} dpi so that no side "
               "exceeds 16,000 pixels", file=sys.stderr)
-    written = save_figure(fig, output, overwrite=args.force, dpi=args.dpi)
-    print(f"wrote {written}")
+    written = save_pages(figs, output, overwrite=args.force, dpi=args.dpi)
+    pages = f" ({len(figs)} pages)" if len(figs) > 1 and len(written) == 1 else ""
+    print(f"wrote {', '.join(str(p) for p in written)}{pages}")
     return 0
 
 

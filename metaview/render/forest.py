@@ -1013,6 +1013,67 @@ def forest_plot(
         return _draw_bands(bands, fig)
 
 
+#: Study rows per page of :func:`forest_pages` (and ``metaview forest``) by default.
+ROWS_PER_PAGE = 60
+
+
+def forest_pages(
+    results: Sequence["PooledResult"],
+    *,
+    comparisons: Sequence["Comparison"] = (),
+    studies: Sequence["Study"] = (),
+    title: str | None = None,
+    width: float | str | None = DEFAULT_WIDTH,
+    font_size: float | None = None,
+    sort: str = "year",
+    rows_per_page: int | None = ROWS_PER_PAGE,
+    summary_only: bool = False,
+) -> list["Figure"]:
+    """The forest plot as pages of at most ``rows_per_page`` study rows each.
+
+    As :func:`forest_plot` (same arguments), with the rows cut into pages: a group that
+    continues on the next page repeats its header ("... (continued)"), its summary rows
+    come where it ends, and every page has the same columns and the footnotes. With
+    ``summary_only``, no study rows: the pooled rows of each group only. One page when
+    everything fits (or ``rows_per_page`` is None).
+    """
+    import matplotlib
+
+    from metaview.order import sort_studies
+
+    if rows_per_page is not None and rows_per_page < 1:
+        raise UsageError(f"--rows-per-page {rows_per_page}: at least 1")
+    panels = _panels(results, comparisons)
+    if not panels:
+        raise UsageError("nothing to draw: no results were given")
+    studies = sort_studies(studies, sort, results)
+    with matplotlib.rc_context(_style()):
+        pages = _make_pages(panels, studies, title, figure_width(width), font_size,
+                            rows_per_page, summary_only)
+        return [_draw_bands(bands) for bands in pages]
+
+
+def _paginate(rows: list[_Row], limit: int | None) -> list[list[_Row]]:
+    """``rows`` cut before every ``limit``-th study row; a group carried over to the next
+    page gets its header again."""
+    if limit is None or sum(r.kind == "study" for r in rows) <= limit:
+        return [rows]
+    pages: list[list[_Row]] = [[]]
+    count = 0
+    for row in rows:
+        if row.kind == "study":
+            if count == limit:
+                pages.append([])
+                count = 0
+                if row.group is not None:
+                    pages[-1].append(_Row("group", row.group, label=f"{row.group} (continued)"))
+            count += 1
+        if row.kind == "gap" and not pages[-1]:
+            continue
+        pages[-1].append(row)
+    return pages
+
+
 def _draw_bands(bands: Sequence[_Plan], fig: "Figure | None" = None) -> "Figure":
     """Draw planned bands (panels side by side; bands one under the other) into ``fig``."""
     from matplotlib.figure import Figure
@@ -1084,6 +1145,13 @@ def _make_bands(panels: list[_Panel], studies: Sequence["Study"], title: str | N
     """Plans of the bands of one figure: every panel side by side when they fit the width
     at the chosen font size (narrowing and leaving out columns as needed); otherwise one
     panel per band, the bands one under the other, all with one geometry."""
+    return _make_pages(panels, studies, title, width, font_size, None, False, stack)[0]
+
+
+def _make_pages(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+                width: float | None, font_size: float | None, rows_per_page: int | None,
+                summary_only: bool, stack: bool = True) -> list[list[_Plan]]:
+    """The pages of a forest plot, each a list of bands (see :func:`_make_bands`)."""
     index_id = _index_id(panels, studies)
     measure = _Measure()
     base = FONT_SIZE if font_size is None else font_size
@@ -1094,25 +1162,40 @@ def _make_bands(panels: list[_Panel], studies: Sequence["Study"], title: str | N
         if _first_fit([panels], studies, index_id, side_by_side, width, measure) is None:
             groups = [[p] for p in panels]
     geo = _first_fit(groups, studies, index_id, steps, width, measure) or steps[-1]
+    if summary_only:  # no study rows, no weights
+        geo = replace(geo, show_weight=False)
     footnotes = _footnotes(panels, _rows(panels, studies, index_id), index_id,
                            _any_arrows(panels, studies, index_id))
-    if geo.show_weight:
+    if geo.show_weight and not summary_only:
         footnotes.append(_weight_note(panels))
-    bands: list[_Plan] = []
-    top = MARGIN
-    for n, band_panels in enumerate(groups):
-        last = n == len(groups) - 1
-        plan = _plan_band(band_panels, studies, index_id, geo, measure, width,
-                          title if n == 0 else None, footnotes if last else [], top)
-        bands.append(plan)
-        assert plan.layout is not None
-        top = plan.layout.height - MARGIN + BAND_GAP
-    full_width = max(b.layout.width for b in bands if b.layout is not None)
-    height = bands[-1].layout.height if bands[-1].layout is not None else 0.0
-    for b in bands:
-        assert b.layout is not None
-        b.layout.width, b.layout.height = full_width, height
-    return bands
+    chunks = [(g, _rows(g, studies, index_id, summary_only)) for g in groups]
+    paged = [(g, rows, _paginate(rows, rows_per_page)) for g, rows in chunks]
+    if all(len(p) == 1 for _g, _rows_, p in paged):
+        layouts = [[(g, rows, rows) for g, rows, _p in paged]]
+    else:  # each band's pages on their own
+        layouts = [[(g, rows, page)] for g, rows, pages_ in paged for page in pages_]
+    pages: list[list[_Plan]] = []
+    for number, page in enumerate(layouts, 1):
+        shown = title
+        if len(layouts) > 1:
+            shown = f"{title + ' ' if title else ''}(page {number} of {len(layouts)})"
+        bands: list[_Plan] = []
+        top = MARGIN
+        for n, (band_panels, all_rows, page_rows) in enumerate(page):
+            last = n == len(page) - 1
+            plan = _plan_band(band_panels, studies, index_id, geo, measure, width,
+                              shown if n == 0 else None, footnotes if last else [], top,
+                              all_rows, page_rows)
+            bands.append(plan)
+            assert plan.layout is not None
+            top = plan.layout.height - MARGIN + BAND_GAP
+        full_width = max(b.layout.width for b in bands if b.layout is not None)
+        height = bands[-1].layout.height if bands[-1].layout is not None else 0.0
+        for b in bands:
+            assert b.layout is not None
+            b.layout.width, b.layout.height = full_width, height
+        pages.append(bands)
+    return pages
 
 
 def _first_fit(groups: list[list[_Panel]], studies: Sequence["Study"], index_id: str | None,
@@ -1144,10 +1227,12 @@ def _any_arrows(panels: Sequence[_Panel], studies: Sequence["Study"],
 
 def _plan_band(panels: list[_Panel], studies: Sequence["Study"], index_id: str | None,
                geo: _Geometry, measure: _Measure, width: float | None, title: str | None,
-               footnotes: list[str], top: float) -> _Plan:
-    """One band: its rows, columns (widened to ``width``), row heights and vertical
-    positions from ``top``."""
-    rows = _rows(panels, studies, index_id)
+               footnotes: list[str], top: float, rows: list[_Row] | None = None,
+               page_rows: list[_Row] | None = None) -> _Plan:
+    """One band: its columns (from all its ``rows``, widened to ``width``), then the row
+    heights and vertical positions of ``page_rows`` (default: all) from ``top``."""
+    if rows is None:
+        rows = _rows(panels, studies, index_id)
     index_group: str | None | object = next(
         (r.group for r in rows if r.kind == "study" and r.key == index_id), object())
     plan = _Plan(panels, rows, index_id, index_group, _patients(studies, panels), title,
@@ -1161,6 +1246,8 @@ def _plan_band(panels: list[_Panel], studies: Sequence["Study"], index_id: str |
             plan.geo = replace(plan.geo, plot_width=plan.geo.plot_width + grow)
             layout = _plan_columns(plan)
         layout.width = max(layout.width, width)
+    if page_rows is not None:
+        plan.rows = page_rows
     _plan_rows(plan, layout)
     _plan_vertical(plan, layout, footnotes, top)
     plan.layout = layout
@@ -1524,6 +1611,63 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool 
         _remove(tmp)
         raise
     return target
+
+
+def page_paths(path: str | os.PathLike[str], pages: int) -> list[Path]:
+    """Where :func:`save_pages` writes: the file itself for one page or a PDF; otherwise
+    one numbered file per page (``forest-1.png``, ``forest-2.png``, ...)."""
+    target = Path(path)
+    if pages == 1 or target.suffix.lower() == ".pdf":
+        return [target]
+    return [target.with_name(f"{target.stem}-{n}{target.suffix}") for n in range(1, pages + 1)]
+
+
+def save_pages(figs: Sequence["Figure"], path: str | os.PathLike[str], *,
+               overwrite: bool = True, dpi: float = PNG_DPI) -> list[Path]:
+    """Write the pages of :func:`forest_pages`: one PDF with a page each, or numbered PNG or
+    SVG files (see :func:`page_paths`); each file as :func:`save_figure` writes it."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from metaview import __version__
+
+    paths = page_paths(path, len(figs))
+    if len(figs) == 1 or len(paths) > 1:
+        if not overwrite:
+            for p in paths:
+                if p.exists():
+                    raise OutputError(f"'{p}' exists; use --force to overwrite it")
+        return [save_figure(f, p, overwrite=overwrite, dpi=dpi) for f, p in zip(figs, paths,
+                                                                                  strict=True)]
+    target = paths[0]
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write '{target}': folder '{folder}' does not exist")
+    if not overwrite and target.exists():
+        raise OutputError(f"'{target}' exists; use --force to overwrite it")
+    metadata = {"CreationDate": None, "ModDate": None, "Creator": f"metaview {__version__}",
+                "Producer": f"metaview {__version__}"}
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()):
+            with PdfPages(out, metadata=metadata) as pdf:
+                for fig in figs:
+                    pdf.savefig(fig, facecolor="white")
+        os.chmod(tmp, _file_mode(target))
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            _move_no_clobber(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return [target]
 
 
 def _move_no_clobber(tmp: str, target: Path) -> None:

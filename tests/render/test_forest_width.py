@@ -191,3 +191,46 @@ def test_command_options(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (bad, err)
         assert re.search(r"width|sort|resolution|font", err)
+
+
+def test_many_studies_are_paginated(tmp_path: Path) -> None:
+    from metaview.render.forest import forest_pages, page_paths, save_pages
+
+    studies = many_studies(130)
+    options = AnalysisOptions.create(endpoints=["OS", "PFS"], time_months=12)
+    results = analyse(studies, options)
+    comparisons = compare(studies, "index01", options)
+    figs = forest_pages(results, comparisons=comparisons, studies=studies, rows_per_page=60)
+    assert len(figs) == 3
+    labels = [t.get_text().replace("\n", " ") for f in figs for t in texts(f)]
+    for s in studies:  # every study once, over the pages (a very long label is cut)
+        assert sum(label == s.label or (label.endswith("\u2026") and s.label.startswith(
+            label[:30])) for label in labels) == 1, s.label
+    assert any(label.endswith("(continued)") for label in labels)
+    assert all(f.get_figwidth() == pytest.approx(7.2) for f in figs)
+    for n, f in enumerate(figs, 1):
+        assert any(t.get_text().endswith(f"(page {n} of 3)") for t in texts(f))
+        assert overlapping_texts(f) == []
+    assert [p.name for p in save_pages(figs, tmp_path / "f.png")] == [
+        "f-1.png", "f-2.png", "f-3.png"]
+    assert page_paths(tmp_path / "f.svg", 3)[2].name == "f-3.svg"
+    (pdf,) = save_pages(figs, tmp_path / "f.pdf")
+    assert pdf.read_bytes().count(b"/Type /Page\n") + pdf.read_bytes().count(
+        b"/Type /Page ") + pdf.read_bytes().count(b"/Type/Page") >= 3
+    summary = forest_pages(results, comparisons=comparisons, studies=studies,
+                           summary_only=True)
+    assert len(summary) == 1
+    shown = {t.get_text() for t in texts(summary[0])}
+    assert not shown & {s.label for s in studies}
+    assert "Pooled" in shown or "Literature\n(without index)" in shown
+
+
+def test_forest_command_writes_pages(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "f.svg"
+    assert main(["forest", str(STUDIES), "-o", str(out), "--rows-per-page", "3"]) == 0
+    written = capsys.readouterr().out
+    assert "f-1.svg" in written and "f-2.svg" in written
+    assert not out.exists()
+    code = main(["forest", str(STUDIES), "-o", str(out), "--rows-per-page", "3"])
+    assert code == 2 and "exists; use --force" in capsys.readouterr().err
+    assert main(["forest", str(STUDIES), "-o", str(tmp_path / "s.png"), "--summary-only"]) == 0
