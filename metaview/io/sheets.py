@@ -12,7 +12,7 @@ rows; ``Characteristics`` (``id``, ``name`` and ``value`` or ``median``/``min``/
 quoted YAML written here; the text is checked by loading it with :mod:`metaview.io.loader`,
 the only reader of study files) and says which cell each line came from, so that every
 problem is reported with its cell: ``sheet.xlsx:Outcomes!D7: estimate 59 is a bare number > 1
-(...)``. :func:`studies_to_tables` is the way back, for :func:`write_sheet`.
+(...)``. :func:`sheet_bytes` and :func:`write_sheet` are the way back.
 """
 
 from __future__ import annotations
