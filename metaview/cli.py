@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "coverage of each interval method for this analysis"),
     "km": ("km", "patient data reconstructed from digitised Kaplan-Meier curves"),
     "schema": ("schema", "print the study file JSON Schema"),
+    "import": ("sheet_import", "study files from an extraction sheet (.csv, .tsv, .xlsx)"),
+    "export": ("sheet_export", "the outcomes table of study files as .csv, .tsv or .xlsx"),
 }
 
 ANALYSIS_COMMANDS = ("pool", "compare", "forest", "report", "simulate")

@@ -71,3 +71,36 @@ def write_json(payload: Any) -> None:
 def add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="table", metavar="FORMAT",
                    help="table, json or csv (default: table)")
+
+
+def load_valid(paths: Sequence[str]) -> list[Study]:
+    """The valid study files among ``paths``; the invalid ones are listed on stderr.
+
+    Every problem is printed as an ``error:`` line, then one line saying how many files were
+    skipped. Problems with the paths themselves (a missing file or folder) are still raised.
+
+    Raises
+    ------
+    StudyFileError
+        When a path is missing or unreadable, or when no file is valid.
+    """
+    from metaview.errors import StudyFileError
+    from metaview.io import find_study_files, load_studies
+
+    if not paths:
+        raise UsageError("give a study file or a folder of them, e.g. studies/")
+    files = find_study_files(paths)
+    try:
+        return load_studies(files)
+    except StudyFileError as exc:
+        problems = exc.problems
+    bad = {p.file for p in problems}
+    valid = [f for f in files if str(f) not in bad]
+    if not valid:
+        raise StudyFileError(list(problems))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    skipped = len(files) - len(valid)
+    print(f"note: skipped {skipped} invalid study file{'' if skipped == 1 else 's'} "
+          f"(--skip-invalid); analysing the other {len(valid)}", file=sys.stderr)
+    return load_studies(valid)

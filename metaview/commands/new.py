@@ -1,5 +1,9 @@
 """`metaview new ID [--dir studies]`: write a commented template for a new study file.
 
+The JSON Schema is written once beside the studies (``study.schema.json``, never replacing
+an existing one) and the template's ``yaml-language-server`` line points to it, so the
+line keeps working wherever metaview is installed.
+
 The file is written completely or not at all, and never over an existing file: the text
 goes to a temporary file in the same folder, which is then hard-linked to its final name
 (``link`` fails when the name exists, so a concurrent writer cannot be overwritten either).
@@ -12,6 +16,7 @@ import argparse
 import errno
 import os
 import re
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -58,6 +63,47 @@ def schema_reference(folder: Path) -> str:
         except ValueError:  # pragma: no cover - another drive on Windows
             pass
     return shipped.as_uri()
+
+
+#: The JSON Schema written beside the study files, which their first line points to.
+SCHEMA_FILE = "study.schema.json"
+
+
+def schema_beside(folder: Path) -> tuple[str | None, str | None]:
+    """What ``folder`` needs for the schema line: ``(schema text to write, note)``.
+
+    The text is None when ``folder/study.schema.json`` already exists; it is never
+    replaced. The note (for stderr) says when that file differs from this version's schema.
+    """
+    from metaview.io.schema import schema_text
+
+    text = schema_text()
+    path = folder / SCHEMA_FILE
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return text, None
+    except (OSError, UnicodeDecodeError):
+        existing = None
+    if existing == text:
+        return None, None
+    return None, (f"{path} differs from the schema of this metaview version; not replaced "
+                  f"(update it with: metaview schema > {path})")
+
+
+def write_schema_beside(folder: Path) -> str | None:
+    """Write ``folder/study.schema.json`` unless it exists; return a note when the existing
+    file differs from this version's schema."""
+    text, note = schema_beside(folder)
+    if text is not None:
+        try:
+            write_new(folder / SCHEMA_FILE, text)
+        except FileExistsError:  # written meanwhile by someone else: keep theirs
+            return schema_beside(folder)[1]
+        except OSError as exc:
+            raise OutputError(f"{folder / SCHEMA_FILE}: cannot write: {exc.strerror or exc} "
+                              "(check that the folder is writable)") from None
+    return note
 
 
 def _existing(folder: Path, study_id: str) -> Path | None:
@@ -133,7 +179,10 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(f"{existing}: already exists; not overwritten (choose another id, "
                           "or edit the existing file)")
     path = folder / f"{study_id}.yaml"
-    text = render_template(study_id, schema_ref=schema_reference(folder), path=str(path))
+    note = write_schema_beside(folder)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    text = render_template(study_id, schema_ref=SCHEMA_FILE, path=str(path))
     try:
         write_new(path, text)
     except FileExistsError:

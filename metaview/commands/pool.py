@@ -5,13 +5,21 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import re
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metaview import __version__
 from metaview.choices import OutputFormat, parse
-from metaview.commands._common import add_format, load, options_from_args, write_json
+from metaview.commands._common import (
+    add_format,
+    load,
+    load_valid,
+    options_from_args,
+    write_json,
+)
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
 from metaview.render import format as fmt
@@ -21,12 +29,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="a study file or a folder of them (*.yaml, *.yml)")
     add_format(p)
+    p.add_argument("--detail", action="store_true",
+                   help="table: each study's row under the headline table (the default when "
+                        "one endpoint is chosen)")
+    p.add_argument("--overall", action="store_true",
+                   help="table: also the analysis of all groups together (JSON and CSV always "
+                        "have it)")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="analyse the valid study files; list the invalid ones on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
     out_format = parse(OutputFormat, args.format, option="--format")
     options = options_from_args(args)
-    studies = load(args.paths)
+    studies = load_valid(args.paths) if args.skip_invalid else load(args.paths)
     from metaview.pool.analysis import analyse
 
     results = analyse(studies, options)
@@ -46,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     elif out_format is OutputFormat.CSV:
         sys.stdout.write(to_csv(results))
     else:
-        sys.stdout.write(to_table(results))
+        detail = args.detail or len(set(args.endpoint or ())) == 1
+        sys.stdout.write(to_table(results, detail=detail, overall=args.overall,
+                                  labels={st.id: st.label for st in studies}))
     return 0
 
 
@@ -113,34 +131,193 @@ def _align(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
-def to_table(results: Sequence[PooledResult]) -> str:
-    """Plain text a clinician can read: per endpoint and landmark, each group, then overall."""
+#: a pooled interval wider than this (proportion) with few studies gets a pointer to
+#: the Bayesian model and the common-effect sensitivity analysis
+WIDE_CI = 0.50
+#: ... when k is at most this
+FEW_STUDIES = 3
+#: longest line of the notes (they are wrapped)
+WIDTH = 100
+
+
+def to_table(results: Sequence[PooledResult], *, detail: bool = False, overall: bool = False,
+             labels: Mapping[str, str] | None = None) -> str:
+    """Plain text a clinician can read.
+
+    First the headline table: one line per endpoint, landmark and group (k, the pooled
+    estimate with its CI, the prediction interval, I² and τ²; a group with one study shows
+    that study's own estimate, not pooled), then the notes, naming studies by label. With
+    ``detail``, then each analysis with its studies. The analysis of all groups together is
+    shown only with ``overall`` (it mixes arms).
+    """
+    names = dict(labels or {})
+    for r in results:
+        for s in r.studies:
+            names.setdefault(s.id, s.label)
+        for e in r.excluded:
+            names.setdefault(e.id, e.label)
+    shown = [r for r in results if _shown(r, results, overall)]
     lines: list[str] = []
-    seen: set[tuple[str, float | None]] = set()
-    groups: dict[tuple[str, float | None], list[PooledResult]] = {}
-    for r in results:
-        if r.group is not None:
-            groups.setdefault((r.endpoint, r.time_months), []).append(r)
-    for r in results:
-        key = (r.endpoint, r.time_months)
-        if r.group is None and key in groups and sum(g.k > 0 for g in groups[key]) < 2:
-            continue  # the overall result would repeat the one group that has data
-        if key not in seen:
-            seen.add(key)
-            when = "" if r.time_months is None else f" at {r.time_months:g} months"
-            title = f"{r.endpoint}{when}"
-            lines += ["", title, "=" * len(title)]
-        lines += _block(r, grouped=key in groups)
+    if shown:
+        first = shown[0]
+        lines += [f"Pooled estimates ({fmt.method_line(first)})", ""]
+        table = _headline(shown)
+        lines += table
+        notes = _notes(shown, names, max(WIDTH, max(len(t) for t in table)),
+                       warnings=not detail)
+        if notes:
+            lines += ["", "Notes:"] + notes
+    if detail:
+        seen: set[tuple[str, float | None]] = set()
+        for r in shown:
+            key = (r.endpoint, r.time_months)
+            if key not in seen:
+                seen.add(key)
+                when = "" if r.time_months is None else f" at {r.time_months:g} months"
+                title = f"{r.endpoint}{when}"
+                lines += ["", title, "=" * len(title)]
+            lines += _block(r, grouped=_is_across_groups(r, results), names=names)
     if results and results[0].model == "bayes":
-        lines += ["", f"Method: {fmt.method_line(results[0])}.",
-                  "Observed: per-study intervals for counts " + _study_ci_name(results)
+        lines += ["", "Observed: per-study intervals for counts " + _study_ci_name(results)
                   + ", reported intervals as published; posterior: the study's shrunken "
                     "effect; † SE approximated from estimate and n."]
     elif results:
-        lines += ["", f"Method: {fmt.method_line(results[0])}.",
-                  "Per-study CIs: counts " + _study_ci_name(results)
+        lines += ["", "Per-study CIs: counts " + _study_ci_name(results)
                   + "; reported intervals as published; † SE approximated from estimate and n."]
+    if results and not detail:
+        lines.append("Each study's row: add --detail (or choose one endpoint with "
+                     "--endpoint E)." + ("" if overall or not _has_overall(results) else
+                                         " All groups together: --overall."))
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _groups_of(r: PooledResult, results: Sequence[PooledResult]) -> list[PooledResult]:
+    """The group analyses of ``r``'s endpoint and landmark."""
+    return [g for g in results if g.group is not None and g.endpoint == r.endpoint
+            and g.time_months == r.time_months]
+
+
+def _is_across_groups(r: PooledResult, results: Sequence[PooledResult]) -> bool:
+    """Whether ``r`` pools two or more groups that have data of their own."""
+    return r.group is None and sum(g.k > 0 for g in _groups_of(r, results)) >= 2
+
+
+def _has_overall(results: Sequence[PooledResult]) -> bool:
+    return any(_is_across_groups(r, results) for r in results)
+
+
+def _shown(r: PooledResult, results: Sequence[PooledResult], overall: bool) -> bool:
+    """Whether ``r`` is a row of the table: every group; all groups together only with
+    ``overall`` and when two or more groups have data; the one analysis when there are
+    no groups."""
+    if r.group is not None or not _groups_of(r, results):
+        return True
+    return overall and _is_across_groups(r, results)
+
+
+def _short(r: PooledResult) -> str:
+    return r.endpoint if r.time_months is None else f"{r.endpoint} {r.time_months:g} mo"
+
+
+def _group_name(r: PooledResult) -> str:
+    if r.group is not None:
+        return r.group
+    if r.subgroup_test is None:
+        return "all studies"
+    return f"all {r.group_by} groups together"
+
+
+def _headline(results: Sequence[PooledResult]) -> list[str]:
+    level = f"{100 * results[0].level:g}%"
+    if results[0].model == "bayes":  # posterior median, credible and predictive intervals
+        heads = [f"posterior median ({level} credible interval)", "predictive interval"]
+    else:
+        heads = [f"estimate ({level} CI)", "prediction interval"]
+    rows = [["endpoint", "group", "k", *heads, "I²", "τ²"]]
+    previous = None
+    for r in results:
+        label = _short(r)
+        row = [label if label != previous else "", _group_name(r), str(r.k)]
+        previous = label
+        if r.k == 0:
+            usable = all(e.reason.endswith(" not reported") or "(reports " in e.reason
+                         for e in r.excluded)
+            row += ["not reported" if usable else "none usable (see --detail)", "", "", ""]
+        elif r.k == 1:
+            s = r.studies[0]
+            row += [fmt.percent_ci(s.estimate, s.ci_low, s.ci_high),
+                    f"1 study: not pooled ({s.label})", "", ""]
+        else:
+            pi = fmt.interval_percent(r.pi_low, r.pi_high) or "–"
+            i2 = "" if r.i2 is None else f"{r.i2:.0f}%"
+            tau2 = "" if r.tau2 is None or r.model == "common" else f"{r.tau2:.3g}"
+            row += [fmt.percent_ci(r.estimate, r.ci_low, r.ci_high), pi, i2, tau2]
+        rows.append(row)
+    return _align(rows, right={2, 5, 6})
+
+
+#: engine notes the headline table already says in its own words
+_SAID_BY_THE_TABLE = ("only one study (", "no study in this group reports ")
+
+
+def with_labels(text: str, names: Mapping[str, str]) -> str:
+    """An engine message with study ids replaced by their labels."""
+    for sid in sorted(names, key=len, reverse=True):
+        if sid in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(sid)}(?![\w-])", names[sid], text)
+    return text
+
+
+def _rows_text(rows: Sequence[PooledResult]) -> str:
+    """``OS, PFS 12 mo; ORR``: the endpoints of ``rows``, landmarks said once."""
+    by_time: dict[float | None, list[str]] = {}
+    for r in rows:
+        names = by_time.setdefault(r.time_months, [])
+        if r.endpoint not in names:
+            names.append(r.endpoint)
+    return "; ".join(", ".join(e) + ("" if t is None else f" {t:g} mo")
+                     for t, e in by_time.items())
+
+
+_LISTING_RE = re.compile(r"^(.*): ([\w-]+(?:, [\w-]+)*)$")
+
+
+def _notes(results: Sequence[PooledResult], names: Mapping[str, str], width: int,
+           warnings: bool = True) -> list[str]:
+    """One line per analysis with few studies and a wide interval, pointing to the
+    alternatives; the test between groups; then (with ``warnings``) each note of the
+    analyses once, naming studies by label with the rows they concern."""
+    out: list[str] = []
+    plain: dict[str, list[PooledResult]] = {}
+    listed: dict[str, dict[str, list[PooledResult]]] = {}
+    for r in results:
+        if r.model != "bayes" and 2 <= r.k <= FEW_STUDIES and r.ci_low is not None and r.ci_high is not None \
+                and r.ci_high - r.ci_low > WIDE_CI:
+            out.append(f"  {_short(r)}, {_group_name(r)}: {r.k} studies, CI "
+                       f"{100 * (r.ci_high - r.ci_low):.0f} points wide: see the Bayesian model "
+                       "(--model bayes) and the common-effect analysis (--model common)")
+        t = r.subgroup_test
+        if t is not None:
+            out.append(f"  {_short(r)}: between groups Q = {t.q_between:.2f}, df = {t.df}, "
+                       f"{fmt.pvalue(t.pvalue)}")
+        for w in r.warnings if warnings else ():
+            if w.startswith(_SAID_BY_THE_TABLE):
+                continue
+            match = _LISTING_RE.match(w)
+            ids = match.group(2).split(", ") if match else []
+            if ids and all(i in names for i in ids):
+                for i in ids:
+                    listed.setdefault(match.group(1), {}).setdefault(i, []).append(r)
+            else:
+                plain.setdefault(w, []).append(r)
+    texts = [f"{_rows_text(rows)}: {with_labels(text, names)}" for text, rows in plain.items()]
+    for prefix, by_study in listed.items():
+        texts.append(prefix + ": " + "; ".join(f"{names[i]} ({_rows_text(rows)})"
+                                               for i, rows in by_study.items()))
+    for text in texts:
+        out += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ",
+                             break_on_hyphens=False)
+    return out
 
 
 def _study_ci_name(results: Sequence[PooledResult]) -> str:
@@ -179,7 +356,7 @@ def _bayes_block(r: PooledResult) -> list[str]:
     return lines
 
 
-def _block(r: PooledResult, *, grouped: bool) -> list[str]:
+def _block(r: PooledResult, *, grouped: bool, names: Mapping[str, str]) -> list[str]:
     name = r.group if r.group is not None else "All studies"
     if r.group is None and grouped:
         name = f"Overall (all {r.group_by} groups together)"
@@ -215,12 +392,12 @@ def _block(r: PooledResult, *, grouped: bool) -> list[str]:
             lines.append(f"    {e.label}: {e.reason}")
     if r.leave_one_out:
         lines.append("  Leave-one-out:")
-        rows = [[f"    without {x.omitted}", fmt.percent_ci(x.estimate, x.ci_low, x.ci_high),
+        rows = [[f"    without {names.get(x.omitted, x.omitted)}", fmt.percent_ci(x.estimate, x.ci_low, x.ci_high),
                  "" if x.i2 is None else f"I² {x.i2:.0f}%"] for x in r.leave_one_out]
         lines += _align(rows, right=set())
     for s in r.studies:
         if s.reconstructed:
             lines.append(f"  ¶ {s.label}: {s.source}")
     for w in r.warnings:
-        lines.append(f"  Note: {w}")
+        lines.append(f"  Note: {with_labels(w, names)}")
     return lines

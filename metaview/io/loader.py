@@ -511,6 +511,11 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         if "'\\t'" in problem:
             return Problem(display, line, "YAML syntax error: a tab character (indent with "
                            "spaces, not tabs)")
+        start = exc.context_mark.line + 1 if exc.context_mark is not None else None
+        plain = _plain_yaml_error(problem, context, line, start)
+        if plain is not None:
+            at, words = plain
+            return Problem(display, at, f"YAML syntax error: {words}")
         what = problem or "invalid YAML"
         if context:
             where = ""
@@ -522,6 +527,48 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         return Problem(display, line, f"YAML syntax error: {what} (check the indentation, "
                        "colons and quotes around this line)")
     return Problem(display, 1, f"YAML error: {' '.join(str(exc).split())}")
+
+
+def _plain_yaml_error(problem: str, context: str, line: int,
+                      start: int | None) -> tuple[int, str] | None:
+    """PyYAML's common syntax errors in plain words: ``(line, what is probably wrong)``.
+
+    ``line`` is where PyYAML noticed the error, ``start`` where the construct it was reading
+    began (an unclosed quote or bracket is reported where it opens). None for the others.
+    """
+    since = f" that starts at line {start}" if start is not None and start != line else ""
+    if "could not find expected ':'" in problem:
+        key_line = start if start is not None else line
+        return line, (f"a missing ':' after the key on line {key_line} (write key: value; a "
+                      "value continued on the next line must be indented under it)")
+    if "mapping values are not allowed" in problem:
+        return line, ("unexpected ':' (a value containing ': ' must be quoted, e.g. "
+                      'label: "A: B"; or this line is indented further than the keys above '
+                      "it: align it with them)")
+    if "quoted scalar" in context and "end of stream" in problem:
+        at = start if start is not None else line
+        return at, ("a quote opened here is never closed (add the closing quote at the end "
+                    "of the value)")
+    for opening, closing, what in (("[", "]", "flow sequence"), ("{", "}", "flow mapping")):
+        if what in context and (f"expected ',' or '{closing}'" in problem
+                                or "end of stream" in problem):
+            at = start if start is not None else line
+            return at, (f"the '{opening}' opened here is not closed (add '{closing}' at the end "
+                        f"of the value, or separate its items with ', ')")
+    if problem.startswith("expected <block end>") or (
+            problem.startswith("expected <block mapping start>")):
+        if "'<scalar>'" in problem:
+            return line, ("unexpected text (a quoted value must end at its closing quote: "
+                          f"quote the whole value; or the indentation does not match the block"
+                          f"{since})")
+        block = f"the block{since}" if since else "the lines above"
+        return line, (f"the indentation does not match {block} (indent the keys of one "
+                      "entry by the same number of spaces, and start each list entry with "
+                      "'- ' in the same column)")
+    if "cannot start any token" in problem:
+        found = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return line, (f"a value cannot start with '{found}' (put the value in quotes)")
+    return None
 
 
 def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:

@@ -682,9 +682,12 @@ def _data_warnings(rows: list[_Row], options: AnalysisOptions) -> list[str]:
                    f"{options.scale.value} scale for: " + ", ".join(corrected))
     approx = [r.study.id for r in rows if r.effect.approximate]
     if approx:
+        # censoring only concerns a landmark of a time-to-event endpoint
+        landmark = any(r.outcome.time_months is not None for r in rows if r.effect.approximate)
+        why = ("(binomial, ignoring censoring: too narrow when follow-up is short)" if landmark
+               else "(binomial)")
         out.append("standard error approximated from the estimate and the number of patients "
-                   "(binomial, ignoring censoring: too narrow when follow-up is short) for: "
-                   + ", ".join(approx))
+                   f"{why} for: " + ", ".join(approx))
     for r in rows:
         for note in r.effect.notes:
             out.append(f"{r.study.id}: {note}")

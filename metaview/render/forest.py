@@ -25,7 +25,7 @@ import os
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -75,6 +75,15 @@ SQUARE_MAX_SIDE = 0.62  # of a row, for the largest weight in a panel
 DIAMOND_HEIGHT = 0.62  # of a row
 PI_BAR_HEIGHT = 0.2  # of a row
 AXIS_HEIGHT = 0.42  # tick labels and axis label under the panels
+#: Figure widths of ``--width single`` and ``--width double`` (journal columns), inches.
+WIDTHS = {"single": 3.5, "double": 7.2}
+DEFAULT_WIDTH = WIDTHS["double"]
+#: Smallest body font the layout shrinks to when the panels do not fit (points).
+MIN_FONT_SIZE = 5.0
+#: Widest plot column when a figure is stretched to its width (inches).
+PLOT_MAX_WIDTH = 2.6
+#: Longest side of a PNG, in pixels (the resolution is lowered to stay below it).
+PNG_MAX_PIXELS = 16_000
 
 INK = "#1a1a1a"
 GREY = "#8a8a8a"
@@ -208,16 +217,23 @@ def _index_id(panels: Sequence[_Panel], studies: Sequence["Study"]) -> str | Non
     return next((s.id for s in studies if s.index), None)
 
 
-def _rows(panels: Sequence[_Panel], studies: Sequence["Study"], index_id: str | None) -> list[_Row]:
-    """Group headers, study rows (the union over panels), summary and note rows."""
+def _rows(panels: Sequence[_Panel], studies: Sequence["Study"], index_id: str | None,
+          summary_only: bool = False) -> list[_Row]:
+    """Group headers, study rows, summary and note rows. A study has a row when one of the
+    panels shows something for it (its estimate, or what it reports instead); a study
+    that reports none of the panels' endpoints has none (the footnotes count it). With
+    ``summary_only``, no study rows."""
     members: dict[str | None, dict[str, str]] = {}  # group -> id -> label
     for p in panels:
         for g, r in p.by_group.items():
             ids = members.setdefault(g, {})
+            if summary_only:
+                continue
             for s in r.studies:
                 ids.setdefault(s.id, s.label)
             for e in r.excluded:
-                ids.setdefault(e.id, e.label)
+                if not _reports_nothing(e):
+                    ids.setdefault(e.id, e.label)
     order = {s.id: i for i, s in enumerate(studies)}
     index_group = next((g for g, ids in members.items() if index_id in ids), "\0none")
     groups = sorted(members, key=lambda g: g != index_group)  # stable: index group first
@@ -271,13 +287,18 @@ def _study_cell(panel: _Panel, group: str | None, sid: str, ref_origin: str | No
             weight=fmt.weight_percent(s.weight), study=s,
         )
     e = panel.excluded(group, sid)
-    if e is None:  # not in this panel's analyses at all
+    if e is None or _reports_nothing(e):  # left out of this panel (see the footnotes)
         return _Cell(grey=True)
     return _Cell(reported=_excluded_value(e), note=_excluded_note(panel, e), grey=True)
 
 
 def _not_reported(e: "ExcludedStudy") -> bool:
     return " not reported" in e.reason
+
+
+def _reports_nothing(e: "ExcludedStudy") -> bool:
+    """The study reports the endpoint at no landmark at all."""
+    return _not_reported(e) and not e.reported
 
 
 def _excluded_value(e: "ExcludedStudy") -> str:
@@ -330,22 +351,23 @@ def _summary_result(panel: _Panel, group: str | None, kind: str,
 
 
 def _group_notes(panel: _Panel, group: str | None, index_group: bool,
-                 index_id: str | None) -> list[str]:
+                 index_id: str | None, with_k: bool = False) -> list[str]:
     """The footnote lines under one group of one panel: heterogeneity, prediction interval,
-    and for the index group the comparison's p-value."""
+    and for the index group the comparison's p-value; ``with_k`` adds the number of
+    studies (when the Reported column, which shows it, is left out)."""
     r = panel.by_group.get(group)
     if r is None:
         return []
     if not index_group:
-        return _result_notes(r, "")
+        return _result_notes(r, "", with_k)
     lines: list[str] = []
     comparison = panel.comparisons.get(group)
     literature = _summary_result(panel, group, "literature", index_id)
     if literature is not None and literature.k:
-        lines += _result_notes(literature, "Literature: ")
+        lines += _result_notes(literature, "Literature: ", with_k)
     everyone = _summary_result(panel, group, "all", index_id)
     if everyone is not None and everyone.k:
-        lines += _result_notes(everyone, "All: ")
+        lines += _result_notes(everyone, "All: ", with_k)
     if comparison is not None:
         text = f"Index vs literature: {fmt.pvalue(comparison.pvalue)}"
         if comparison.inside_pi is not None:
@@ -355,12 +377,12 @@ def _group_notes(panel: _Panel, group: str | None, index_group: bool,
     return lines
 
 
-def _result_notes(r: "PooledResult", prefix: str) -> list[str]:
+def _result_notes(r: "PooledResult", prefix: str, with_k: bool = False) -> list[str]:
     if r.k == 0:
         return []
     if r.k == 1:
         return [f"{prefix}one study: its own estimate, nothing pooled"]
-    parts = []
+    parts = [f"k = {r.k}"] if with_k else []
     pi = fmt.interval_percent(r.pi_low, r.pi_high)
     if pi:
         parts.append(f"PI {pi}")
@@ -393,6 +415,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
                drew_arrows: bool) -> list[str]:
     """The lines under the figure: what each mark means, NR, study intervals, the method."""
     approximate = False
+    approximate_landmark = False
     derived: dict[str, list[str]] = {}
     reconstructed: dict[str, list[str]] = {}
     origins: dict[tuple[str, str], list[str]] = {}
@@ -410,6 +433,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
                 not_reported |= cell.reported == "NR"
                 continue
             approximate |= s.approximate
+            approximate_landmark |= s.approximate and p.time is not None
             if s.derived:
                 derived.setdefault(s.label, []).append(p.endpoint)
             if s.reconstructed:
@@ -422,9 +446,10 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
                 corrected.setdefault(s.label, []).append(p.endpoint)
     lines: list[str] = []
     if approximate:
+        why = ("; ignores censoring, so the interval is too narrow when follow-up is short"
+               if approximate_landmark else "")
         lines.append(f"{MARK_APPROXIMATE} Standard error approximated from the estimate and the "
-                     "number of patients (binomial; ignores censoring, so the interval is too "
-                     "narrow when follow-up is short).")
+                     f"number of patients (binomial{why}).")
     if derived:
         lines.append(f"{MARK_DERIVED} Derived, not stated by the source (see the study file): "
                      + _listing(derived) + ".")
@@ -435,6 +460,9 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
     for (origin, ref), who in origins.items():
         lines.append(f"{MARK_ORIGIN} Time counted from {origin}, not from {ref} as for the rest "
                      f"of the group: {', '.join(dict.fromkeys(who))}.")
+    left_out = _left_out(panels)
+    if left_out:
+        lines.append(f"Left out of a panel: studies that report {left_out}.")
     if not_reported:
         where = " at this landmark" if any(p.time is not None for p in panels) else ""
         lines.append(f"NR: not reported{where}; the row says what the study reports instead, "
@@ -472,6 +500,38 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
         lines.append("Arrows: the interval continues beyond the 0\u2013100% axis (the numbers "
                      "give its ends).")
     return lines
+
+
+#: Studies named in the "left out" footnote of one panel, beyond which they are counted.
+LEFT_OUT_NAMED = 6
+
+
+def _left_out(panels: Sequence[_Panel]) -> str:
+    """``no OS (JULIET) or no PFS (3 studies)``: per panel, the studies that report its
+    endpoint at no landmark (their cells are blank, or they have no row)."""
+    parts = []
+    for p in panels:
+        names = list(dict.fromkeys(e.label for r in p.by_group.values() for e in r.excluded
+                                   if _reports_nothing(e)))
+        if not names:
+            continue
+        who = (", ".join(names) if len(names) <= LEFT_OUT_NAMED
+               else f"{len(names)} studies")
+        parts.append(f"no {p.endpoint} ({who})")
+    return " or ".join(parts)
+
+
+def _weight_note(panels: Sequence[_Panel]) -> str:
+    """Which model the Weight column belongs to."""
+    models = {"random": "random-effects", "common": "common-effect", "glmm": "GLMM"}
+    names = " / ".join(dict.fromkeys(models.get(r.model, r.model) for p in panels
+                                     for r in p.by_group.values() if r.k))
+    index = any(p.comparisons for p in panels)
+    text = f"Weight: each study's share of its group's {names or 'pooled'} model"
+    if index:
+        text += ("; in the index cohort's group, the model of all studies with the index "
+                 "(\u201cAll, with index\u201d), not the literature alone")
+    return text + "."
 
 
 def _listing(what: Mapping[str, list[str]]) -> str:
@@ -642,6 +702,78 @@ class _Layout:
     footnotes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Geometry:
+    """Sizes of one layout: fonts (points), row height, column widths (inches), and which
+    optional columns are shown. Every size scales with the body font."""
+
+    font_size: float = FONT_SIZE
+    plot_width: float = PLOT_WIDTH
+    label_max_width: float = LABEL_MAX_WIDTH
+    label_min_width: float = LABEL_MIN_WIDTH
+    show_reported: bool = True
+    show_weight: bool = True
+
+    @property
+    def scale(self) -> float:
+        return self.font_size / FONT_SIZE
+
+    @property
+    def note_size(self) -> float:
+        return NOTE_SIZE * self.scale
+
+    @property
+    def panel_title_size(self) -> float:
+        return PANEL_TITLE_SIZE * self.scale
+
+    @property
+    def title_size(self) -> float:
+        return TITLE_SIZE * self.scale
+
+    @property
+    def row(self) -> float:
+        return ROW * self.scale
+
+    @property
+    def col_gap(self) -> float:
+        return COL_GAP * self.scale
+
+    @property
+    def panel_gap(self) -> float:
+        return PANEL_GAP * self.scale
+
+    @property
+    def axis_height(self) -> float:
+        return AXIS_HEIGHT * self.scale
+
+
+def _fitting_steps(font_size: float, fixed_font: bool) -> list[_Geometry]:
+    """Layouts from the roomiest to the most compact, tried in turn until one fits the
+    width: narrower labels and plots, then without the Reported column, then without
+    Weight, then (unless the font size was chosen) smaller fonts."""
+    steps = [
+        _Geometry(font_size),
+        _Geometry(font_size, 1.25, 1.7),
+        _Geometry(font_size, 1.0, 1.3, 0.8),
+    ]
+    if not fixed_font and font_size - 0.5 >= MIN_FONT_SIZE:
+        steps.append(_Geometry(font_size - 0.5, 1.0, 1.3, 0.8))
+        font_size -= 0.5
+    steps += [
+        _Geometry(font_size, 1.0, 1.3, 0.8, show_reported=False),
+        _Geometry(font_size, 1.0, 1.3, 0.8, show_reported=False, show_weight=False),
+        _Geometry(font_size, 0.8, 1.0, 0.6, show_reported=False, show_weight=False),
+    ]
+    if not fixed_font:
+        size = font_size
+        while size > MIN_FONT_SIZE:
+            size = max(MIN_FONT_SIZE, size - 0.5)
+            steps.append(_Geometry(size, 0.8, 1.0, 0.55, show_reported=False,
+                                   show_weight=False))
+        steps.append(_Geometry(size, 0.6, 0.8, 0.5, show_reported=False, show_weight=False))
+    return steps
+
+
 @dataclass
 class _Fonts:
     body: "FontProperties"
@@ -651,14 +783,16 @@ class _Fonts:
     title: "FontProperties"
 
     @classmethod
-    def create(cls) -> "_Fonts":
+    def create(cls, geo: _Geometry | None = None) -> "_Fonts":
         from matplotlib.font_manager import FontProperties
+
+        geo = geo or _Geometry()
 
         def fp(size: float, weight: str = "normal") -> FontProperties:
             return FontProperties(family=FONT_FAMILY, size=size, weight=weight)
 
-        return cls(fp(FONT_SIZE), fp(FONT_SIZE, "bold"), fp(NOTE_SIZE),
-                   fp(PANEL_TITLE_SIZE, "bold"), fp(TITLE_SIZE, "bold"))
+        return cls(fp(geo.font_size), fp(geo.font_size, "bold"), fp(geo.note_size),
+                   fp(geo.panel_title_size, "bold"), fp(geo.title_size, "bold"))
 
 
 @dataclass
@@ -673,9 +807,10 @@ class _Plan:
     title: str | None
     fonts: _Fonts
     measure: _Measure
+    geo: _Geometry = field(default_factory=_Geometry)
     labels: dict[int, list[str]] = field(default_factory=dict)  # row position -> lines
+    panel_titles: list[tuple[list[str], list[str]]] = field(default_factory=list)
     notes: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (panel, row)
-    titles: list[list[str]] = field(default_factory=list)  # per panel, fitted to its width
     layout: _Layout | None = None
 
     def cell(self, p: int, row: _Row) -> _Cell:
@@ -690,15 +825,18 @@ def _line_height(size: float) -> float:
 
 def _plan_columns(plan: _Plan) -> _Layout:
     """Column widths from the widest text in each column; row heights from wrapped text."""
-    m, f = plan.measure, plan.fonts
+    m, f, geo = plan.measure, plan.fonts, plan.geo
+    gap = geo.col_gap
     label_texts = [one_line(r.label)[:LABEL_MAX_LINES * LINE_CHARS] for r in plan.rows
                    if r.kind == "study"]
-    label_width = min(LABEL_MAX_WIDTH, max([LABEL_MIN_WIDTH, m.width("Study", f.bold)]
-                                           + [m.width(t, f.bold) for t in label_texts]))
-    n_width = max([m.width("n", f.bold)] + [m.width(v, f.body) for v in plan.patients.values()])
+    label_width = min(geo.label_max_width, max([geo.label_min_width, m.width("Study", f.bold)]
+                                               + [m.width(t, f.bold) for t in label_texts]))
+    shown = {r.key for r in plan.rows if r.kind == "study"}
+    n_width = max([m.width("n", f.bold)] + [m.width(v, f.body) for k, v in plan.patients.items()
+                                             if k in shown])
     x = MARGIN
     label_left = x
-    x += label_width + COL_GAP + n_width
+    x += label_width + gap + n_width
     n_right = x
     columns = []
     for p, panel in enumerate(plan.panels):
@@ -719,15 +857,21 @@ def _plan_columns(plan: _Plan) -> _Layout:
                 s = _summary(panel, row.group, row.key, plan.index_id)
                 reported.append(s.reported)
                 estimates.append(s.estimate)
-        left = x + PANEL_GAP
-        reported_right = left + max(m.width(t, f.bold if i == 0 else f.body)
-                                    for i, t in enumerate(reported))
-        plot_left = (reported_right + MARK_PAD + max(m.width(t, f.body) for t in reported_marks)
-                     + COL_GAP)
-        plot_right = plot_left + PLOT_WIDTH
-        estimate_right = plot_right + COL_GAP + max(m.width(t, f.bold) for t in estimates)
-        weight_right = (estimate_right + MARK_PAD + max(m.width(t, f.body) for t in estimate_marks)
-                        + COL_GAP + max(m.width(t, f.bold) for t in weights))
+        left = x + geo.panel_gap
+        if geo.show_reported:
+            reported_right = left + max(m.width(t, f.bold if i == 0 else f.body)
+                                        for i, t in enumerate(reported))
+            plot_left = (reported_right + MARK_PAD
+                         + max(m.width(t, f.body) for t in reported_marks) + gap)
+        else:  # its marks go after the estimate
+            reported_right = plot_left = left
+            estimate_marks = [a + b for a, b in zip(estimate_marks, reported_marks)]
+        plot_right = plot_left + geo.plot_width
+        estimate_right = plot_right + gap + max(m.width(t, f.bold) for t in estimates)
+        weight_right = (estimate_right + MARK_PAD
+                        + max(m.width(t, f.body) for t in estimate_marks))
+        if geo.show_weight:
+            weight_right += gap + max(m.width(t, f.bold) for t in weights)
         columns.append(_Columns(left, reported_right, plot_left, plot_right, estimate_right,
                                 weight_right))
         x = weight_right
@@ -740,9 +884,10 @@ def _plan_columns(plan: _Plan) -> _Layout:
 
 def _plan_rows(plan: _Plan, layout: _Layout) -> None:
     """Wrap labels and notes, then give every row its height and position."""
-    m, f = plan.measure, plan.fonts
-    line = _line_height(FONT_SIZE)
-    note_line = _line_height(NOTE_SIZE)
+    m, f, geo = plan.measure, plan.fonts, plan.geo
+    ROW = geo.row  # noqa: N806 - the row height of this layout
+    line = _line_height(geo.font_size)
+    note_line = _line_height(geo.note_size)
     first_plot = layout.panels[0].plot_left if layout.panels else layout.width - MARGIN
     for i, row in enumerate(plan.rows):
         heights = [ROW]
@@ -752,7 +897,7 @@ def _plan_rows(plan: _Plan, layout: _Layout) -> None:
             plan.labels[i] = lines
             heights.append(ROW + (len(lines) - 1) * line)
         elif row.kind == "group":
-            lines = m.wrap(row.label, f.bold, first_plot - layout.label_left - COL_GAP,
+            lines = m.wrap(row.label, f.bold, first_plot - layout.label_left - geo.col_gap,
                            LABEL_MAX_LINES)
             plan.labels[i] = lines
             heights.append(ROW + (len(lines) - 1) * line)
@@ -773,7 +918,7 @@ def _plan_rows(plan: _Plan, layout: _Layout) -> None:
         if row.kind == "notes" and len(heights) == 1:
             heights = [0.04]
         if row.kind == "gap":
-            heights = [row.height]
+            heights = [ROW / 2]
         row.height = max(heights)
 
 
@@ -787,45 +932,50 @@ def _panel_text(plan: _Plan, p: int, row: _Row) -> list[str]:
         note = _summary(panel, row.group, row.key, plan.index_id).note
         return [note] if note else []
     if row.kind == "notes":
-        return _group_notes(panel, row.group, row.group == plan.index_group, plan.index_id)
+        return _group_notes(panel, row.group, row.group == plan.index_group, plan.index_id,
+                            with_k=not plan.geo.show_reported)
     if row.kind == "subgroup":
         note = _subgroup_note(panel)
         return [note] if note else []
     return []
 
 
-def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str]) -> None:
-    m, f = plan.measure, plan.fonts
-    y = MARGIN
+def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str],
+                   top: float = MARGIN) -> None:
+    m, f, geo = plan.measure, plan.fonts, plan.geo
+    y = top
     layout.title_top = y
     if plan.title:
         title_lines = m.wrap(plan.title, f.title, layout.width - 2 * MARGIN, 3)
         plan.title = "\n".join(title_lines)
-        y += len(title_lines) * _line_height(TITLE_SIZE) + 0.08
+        y += len(title_lines) * _line_height(geo.title_size) + 0.08
     layout.panel_title_top = y
-    plan.titles = [
-        [m.wrap(text, f.panel_title if i == 0 else f.note, cols.right - cols.left, 1)[0]
-         for i, text in enumerate(_panel_title(p))]
-        for p, cols in zip(plan.panels, layout.panels, strict=True)]
-    titles = max((len(t) for t in plan.titles), default=1)
-    layout.panel_title_height = titles * _line_height(PANEL_TITLE_SIZE) + 0.06
+    plan.panel_titles = []
+    for panel, cols in zip(plan.panels, layout.panels, strict=True):
+        first, *rest = _panel_title(panel)
+        room = cols.right - cols.left
+        plan.panel_titles.append((m.wrap(first, f.panel_title, room, 3),
+                                  [w for t in rest for w in m.wrap(t, f.note, room, 2)]))
+    titles = max((len(t) * _line_height(geo.panel_title_size) + len(n) *
+                  _line_height(geo.note_size) for t, n in plan.panel_titles), default=0.0)
+    layout.panel_title_height = titles + 0.06
     y += layout.panel_title_height
     layout.header_top = y
     head_lines = max((h.count("\n") + 1 for p in plan.panels for h in _column_heads(p)),
                      default=1)
-    y += ROW + (head_lines - 1) * _line_height(FONT_SIZE) + 0.04
+    y += geo.row + (head_lines - 1) * _line_height(geo.font_size) + 0.04
     layout.body_top = y
     for row in plan.rows:
         row.top = y
         y += row.height
     y += 0.04
     layout.body_bottom = y
-    y += AXIS_HEIGHT
+    y += geo.axis_height
     layout.footnote_top = y
     layout.footnotes = []
     for text in footnote_lines:
         layout.footnotes += m.wrap(text, f.note, layout.width - 2 * MARGIN, 12)
-    y += len(layout.footnotes) * _line_height(NOTE_SIZE)
+    y += len(layout.footnotes) * _line_height(geo.note_size)
     layout.height = y + MARGIN
 
 
@@ -850,6 +1000,9 @@ def forest_plot(
     studies: Sequence["Study"] = (),
     title: str | None = None,
     fig: "Figure | None" = None,
+    width: float | str | None = DEFAULT_WIDTH,
+    font_size: float | None = None,
+    sort: str = "year",
 ) -> "Figure":
     """Draw a forest plot of pooled proportions, one panel per endpoint and landmark.
 
@@ -865,13 +1018,26 @@ def forest_plot(
         shows two summary rows, the literature without the index (``comparison.pooled``)
         and all studies with it (the group result), and the comparison's p-value.
     studies
-        The study files, optional: their order orders the rows within a group, and their
-        ``patients`` fill the n column (otherwise the largest ``total`` in the results).
+        The study files, optional: they are put in the order ``sort`` (within each group),
+        and their ``patients`` fill the n column (otherwise the largest ``total`` in the
+        results).
     title
         Printed above the figure.
     fig
         A matplotlib Figure to draw into (it is resized to fit the rows); a new one with
         the Agg canvas otherwise. pyplot is never used.
+    width
+        Figure width in inches, or ``"single"`` (3.5, one journal column) or ``"double"``
+        (7.2, the default). The layout adapts: labels wrap, plots narrow, the Reported
+        column and then the Weight column are left out, and the fonts shrink (down to
+        5 pt, unless ``font_size`` is given) until the panels fit; spare width widens the
+        plots. None: the natural width. A figure that cannot be made to fit is wider than
+        asked (compare ``fig.get_figwidth()``).
+    font_size
+        Body font size in points (default 7); every size and spacing scales with it.
+    sort
+        Row order within a group, one of :data:`metaview.order.SORTS` (default: year, then
+        label); the index cohort stays last in its group.
 
     Returns
     -------
@@ -889,22 +1055,96 @@ def forest_plot(
     import matplotlib
     from matplotlib.figure import Figure
 
+    from metaview.order import sort_studies
+
     panels = _panels(results, comparisons)
     if not panels:
         raise UsageError("nothing to draw: no results were given")
+    studies = sort_studies(studies, sort, results)
     with matplotlib.rc_context(_style()), _glyphs_quiet():
-        plan = _make_plan(panels, studies, title)
+        bands = _make_bands(panels, studies, title, figure_width(width), font_size)
+        return _draw_bands(bands, fig)
+
+
+#: Study rows per page of :func:`forest_pages` (and ``metaview forest``) by default.
+ROWS_PER_PAGE = 60
+
+
+def forest_pages(
+    results: Sequence["PooledResult"],
+    *,
+    comparisons: Sequence["Comparison"] = (),
+    studies: Sequence["Study"] = (),
+    title: str | None = None,
+    width: float | str | None = DEFAULT_WIDTH,
+    font_size: float | None = None,
+    sort: str = "year",
+    rows_per_page: int | None = ROWS_PER_PAGE,
+    summary_only: bool = False,
+) -> list["Figure"]:
+    """The forest plot as pages of at most ``rows_per_page`` study rows each.
+
+    As :func:`forest_plot` (same arguments), with the rows cut into pages: a group that
+    continues on the next page repeats its header ("... (continued)"), its summary rows
+    come where it ends, and every page has the same columns and the footnotes. With
+    ``summary_only``, no study rows: the pooled rows of each group only. One page when
+    everything fits (or ``rows_per_page`` is None).
+    """
+    import matplotlib
+
+    from metaview.order import sort_studies
+
+    if rows_per_page is not None and rows_per_page < 1:
+        raise UsageError(f"--rows-per-page {rows_per_page}: at least 1")
+    panels = _panels(results, comparisons)
+    if not panels:
+        raise UsageError("nothing to draw: no results were given")
+    studies = sort_studies(studies, sort, results)
+    with matplotlib.rc_context(_style()), _glyphs_quiet():
+        pages = _make_pages(panels, studies, title, figure_width(width), font_size,
+                            rows_per_page, summary_only)
+        return [_draw_bands(bands) for bands in pages]
+
+
+def _paginate(rows: list[_Row], limit: int | None) -> list[list[_Row]]:
+    """``rows`` cut before every ``limit``-th study row; a group carried over to the next
+    page gets its header again."""
+    if limit is None or sum(r.kind == "study" for r in rows) <= limit:
+        return [rows]
+    pages: list[list[_Row]] = [[]]
+    count = 0
+    for row in rows:
+        if row.kind == "study":
+            if count == limit:
+                pages.append([])
+                count = 0
+                if row.group is not None:
+                    pages[-1].append(_Row("group", row.group, label=f"{row.group} (continued)"))
+            count += 1
+        if row.kind == "gap" and not pages[-1]:
+            continue
+        pages[-1].append(row)
+    return pages
+
+
+def _draw_bands(bands: Sequence[_Plan], fig: "Figure | None" = None) -> "Figure":
+    """Draw planned bands (panels side by side; bands one under the other) into ``fig``."""
+    from matplotlib.figure import Figure
+
+    layout = bands[0].layout
+    assert layout is not None  # set by _plan_band
+    if fig is None:
+        fig = Figure(figsize=(layout.width, layout.height), dpi=100, facecolor="white")
+    else:
+        fig.set_size_inches(layout.width, layout.height)
+    _attach_canvas(fig)
+    bg = _draw_background(fig, layout)
+    for plan in bands:
         layout = plan.layout
-        assert layout is not None  # set by _make_plan
-        if fig is None:
-            fig = Figure(figsize=(layout.width, layout.height), dpi=100, facecolor="white")
-        else:
-            fig.set_size_inches(layout.width, layout.height)
-        _attach_canvas(fig)
-        bg = _draw_background(fig, layout)
+        assert layout is not None
         _draw_titles(bg, plan, layout)
         _draw_left_columns(bg, plan, layout)
-        for p in range(len(panels)):
+        for p in range(len(plan.panels)):
             ax = _draw_panel_axes(fig, plan, layout, p)
             _draw_panel_columns(bg, plan, layout, p)
             _draw_reference_lines(ax, plan, p)
@@ -915,20 +1155,154 @@ def forest_plot(
     return fig
 
 
-def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | None) -> _Plan:
+def figure_width(width: float | str | None) -> float | None:
+    """Inches of a ``--width`` value: ``single``, ``double`` or a number of inches.
+
+    Raises
+    ------
+    UsageError
+        For anything else, or a width outside 2 to 20 inches.
+    """
+    if width is None:
+        return None
+    if isinstance(width, str):
+        name = width.strip().lower()
+        if name in WIDTHS:
+            return WIDTHS[name]
+        try:
+            value = float(name)
+        except ValueError:
+            raise UsageError(f"--width {width}: use single ({WIDTHS['single']:g} in), double "
+                             f"({WIDTHS['double']:g} in) or a width in inches") from None
+    else:
+        value = float(width)
+    if not 2.0 <= value <= 20.0:
+        raise UsageError(f"--width {width}: a figure width between 2 and 20 inches")
+    return value
+
+
+#: Space between two bands of panels stacked one under the other (inches).
+BAND_GAP = 0.2
+
+
+def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+               width: float | None = None, font_size: float | None = None) -> _Plan:
+    """The plan of one figure with every panel side by side (see :func:`_make_bands`)."""
+    (plan,) = _make_bands(panels, studies, title, width, font_size, stack=False)
+    return plan
+
+
+def _make_bands(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+                width: float | None, font_size: float | None, stack: bool = True
+                ) -> list[_Plan]:
+    """Plans of the bands of one figure: every panel side by side when they fit the width
+    at the chosen font size (narrowing and leaving out columns as needed); otherwise one
+    panel per band, the bands one under the other, all with one geometry."""
+    return _make_pages(panels, studies, title, width, font_size, None, False, stack)[0]
+
+
+def _make_pages(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+                width: float | None, font_size: float | None, rows_per_page: int | None,
+                summary_only: bool, stack: bool = True) -> list[list[_Plan]]:
+    """The pages of a forest plot, each a list of bands (see :func:`_make_bands`)."""
     index_id = _index_id(panels, studies)
+    measure = _Measure()
+    base = FONT_SIZE if font_size is None else font_size
+    steps = [_Geometry(base)] if width is None else _fitting_steps(base, font_size is not None)
+    groups = [panels]
+    if stack and width is not None and len(panels) > 1:
+        side_by_side = [g for g in steps if g.font_size >= base - 0.5]
+        if _first_fit([panels], studies, index_id, side_by_side, width, measure) is None:
+            groups = [[p] for p in panels]
+    geo = _first_fit(groups, studies, index_id, steps, width, measure) or steps[-1]
+    if summary_only:  # no study rows, no weights
+        geo = replace(geo, show_weight=False)
+    footnotes = _footnotes(panels, _rows(panels, studies, index_id), index_id,
+                           _any_arrows(panels, studies, index_id))
+    if geo.show_weight and not summary_only:
+        footnotes.append(_weight_note(panels))
+    chunks = [(g, _rows(g, studies, index_id, summary_only)) for g in groups]
+    paged = [(g, rows, _paginate(rows, rows_per_page)) for g, rows in chunks]
+    if all(len(p) == 1 for _g, _rows_, p in paged):
+        layouts = [[(g, rows, rows) for g, rows, _p in paged]]
+    else:  # each band's pages on their own
+        layouts = [[(g, rows, page)] for g, rows, pages_ in paged for page in pages_]
+    pages: list[list[_Plan]] = []
+    for number, page in enumerate(layouts, 1):
+        shown = title
+        if len(layouts) > 1:
+            shown = f"{title + ' ' if title else ''}(page {number} of {len(layouts)})"
+        bands: list[_Plan] = []
+        top = MARGIN
+        for n, (band_panels, all_rows, page_rows) in enumerate(page):
+            last = n == len(page) - 1
+            plan = _plan_band(band_panels, studies, index_id, geo, measure, width,
+                              shown if n == 0 else None, footnotes if last else [], top,
+                              all_rows, page_rows)
+            bands.append(plan)
+            assert plan.layout is not None
+            top = plan.layout.height - MARGIN + BAND_GAP
+        full_width = max(b.layout.width for b in bands if b.layout is not None)
+        height = bands[-1].layout.height if bands[-1].layout is not None else 0.0
+        for b in bands:
+            assert b.layout is not None
+            b.layout.width, b.layout.height = full_width, height
+        pages.append(bands)
+    return pages
+
+
+def _first_fit(groups: list[list[_Panel]], studies: Sequence["Study"], index_id: str | None,
+               steps: Sequence[_Geometry], width: float | None,
+               measure: _Measure) -> _Geometry | None:
+    """The first geometry in which every band of ``groups`` fits ``width``."""
+    for geo in steps:
+        if width is None or all(_band_width(g, studies, index_id, geo, measure) <= width
+                                for g in groups):
+            return geo
+    return None
+
+
+def _band_width(panels: list[_Panel], studies: Sequence["Study"], index_id: str | None,
+                geo: _Geometry, measure: _Measure) -> float:
+    plan = _Plan(panels, _rows(panels, studies, index_id), index_id, None,
+                 _patients(studies, panels), None, _Fonts.create(geo), measure, geo)
+    return _plan_columns(plan).width
+
+
+def _any_arrows(panels: Sequence[_Panel], studies: Sequence["Study"],
+                index_id: str | None) -> bool:
     rows = _rows(panels, studies, index_id)
+    return any(_leaves_axis(_study_cell(p, r.group, r.key, None).study) for p in panels
+               for r in rows if r.kind == "study") or any(
+        _pooled_leaves_axis(_summary(p, r.group, r.key, index_id).result)
+        for p in panels for r in rows if r.kind == "summary")
+
+
+def _plan_band(panels: list[_Panel], studies: Sequence["Study"], index_id: str | None,
+               geo: _Geometry, measure: _Measure, width: float | None, title: str | None,
+               footnotes: list[str], top: float, rows: list[_Row] | None = None,
+               page_rows: list[_Row] | None = None) -> _Plan:
+    """One band: its columns (from all its ``rows``, widened to ``width``), then the row
+    heights and vertical positions of ``page_rows`` (default: all) from ``top``."""
+    if rows is None:
+        rows = _rows(panels, studies, index_id)
     index_group: str | None | object = next(
         (r.group for r in rows if r.kind == "study" and r.key == index_id), object())
     plan = _Plan(panels, rows, index_id, index_group, _patients(studies, panels), title,
-                 _Fonts.create(), _Measure())
+                 _Fonts.create(geo), measure, geo)
     layout = _plan_columns(plan)
+    if width is not None and layout.width < width:
+        # spare width widens the plots (up to PLOT_MAX_WIDTH), the rest is margin
+        grow = min(PLOT_MAX_WIDTH - plan.geo.plot_width,
+                   (width - layout.width) / max(1, len(panels)))
+        if grow > 0:
+            plan.geo = replace(plan.geo, plot_width=plan.geo.plot_width + grow)
+            layout = _plan_columns(plan)
+        layout.width = max(layout.width, width)
+    if page_rows is not None:
+        plan.rows = page_rows
     _plan_rows(plan, layout)
-    arrows = any(_leaves_axis(plan.cell(p, r).study) for p in range(len(panels))
-                 for r in rows if r.kind == "study") or any(
-        _pooled_leaves_axis(_summary(panels[p], r.group, r.key, index_id).result)
-        for p in range(len(panels)) for r in rows if r.kind == "summary")
-    _plan_vertical(plan, layout, _footnotes(panels, rows, index_id, arrows))
+    _plan_vertical(plan, layout, footnotes, top)
     plan.layout = layout
     return plan
 
@@ -1012,12 +1386,14 @@ def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
     f = plan.fonts
     if plan.title:
         _text(bg, layout.label_left, layout.title_top, plan.title, f.title, va="top")
-    for lines, cols in zip(plan.titles, layout.panels, strict=True):
+    for (title, note), cols in zip(plan.panel_titles, layout.panels, strict=True):
         centre = (cols.left + cols.right) / 2
-        _text(bg, centre, layout.panel_title_top, lines[0], f.panel_title, ha="center", va="top")
-        if len(lines) > 1:
-            _text(bg, centre, layout.panel_title_top + _line_height(PANEL_TITLE_SIZE),
-                  lines[1], f.note, ha="center", va="top", colour=GREY)
+        _text(bg, centre, layout.panel_title_top, "\n".join(title), f.panel_title, ha="center",
+              va="top", multialignment="center")
+        if note:
+            _text(bg, centre, layout.panel_title_top
+                  + len(title) * _line_height(plan.geo.panel_title_size), "\n".join(note),
+                  f.note, ha="center", va="top", colour=GREY, multialignment="center")
         _rule(bg, cols.left, cols.right, layout.header_top - 0.03, 0.5)
     y = layout.body_top - 0.07  # headers sit on their baseline area, bottom-aligned
     _text(bg, layout.label_left, y, "Study", f.bold, va="bottom")
@@ -1025,8 +1401,10 @@ def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
     for panel, cols in zip(plan.panels, layout.panels, strict=True):
         heads = _column_heads(panel)
         rights = (cols.reported_right, cols.estimate_right, cols.weight_right)
-        for x, head in zip(rights, heads, strict=True):
-            _text(bg, x, y, head, f.bold, ha="right", va="bottom")
+        shown = (plan.geo.show_reported, True, plan.geo.show_weight)
+        for x, head, show in zip(rights, heads, shown, strict=True):
+            if show:
+                _text(bg, x, y, head, f.bold, ha="right", va="bottom")
     right = layout.panels[-1].right if layout.panels else layout.width - MARGIN
     _rule(bg, layout.label_left, right, layout.body_top - 0.02, 0.8)
 
@@ -1059,17 +1437,23 @@ def _draw_panel_columns(bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> Non
         if row.kind == "study":
             c = plan.cell(p, row)
             colour = GREY if c.grey else INK
-            _text(bg, cols.reported_right, y, c.reported, f.body, ha="right", colour=colour)
-            _text(bg, cols.reported_right + MARK_PAD, y, c.reported_marks, f.body,
-                  colour=colour)
+            marks = c.estimate_marks
+            if plan.geo.show_reported:
+                _text(bg, cols.reported_right, y, c.reported, f.body, ha="right",
+                      colour=colour)
+                _text(bg, cols.reported_right + MARK_PAD, y, c.reported_marks, f.body,
+                      colour=colour)
+            else:
+                marks += c.reported_marks
             _text(bg, cols.estimate_right, y, c.estimate, f.body, ha="right", colour=colour)
-            _text(bg, cols.estimate_right + MARK_PAD, y, c.estimate_marks, f.body,
-                  colour=colour)
-            _text(bg, cols.weight_right, y, c.weight, f.body, ha="right", colour=colour)
+            _text(bg, cols.estimate_right + MARK_PAD, y, marks, f.body, colour=colour)
+            if plan.geo.show_weight:
+                _text(bg, cols.weight_right, y, c.weight, f.body, ha="right", colour=colour)
         elif row.kind == "summary":
             s = _summary(panel, row.group, row.key, plan.index_id)
-            _text(bg, cols.reported_right, y, s.reported, f.body, ha="right",
-                  colour=GREY if s.result is None else INK)
+            if plan.geo.show_reported:
+                _text(bg, cols.reported_right, y, s.reported, f.body, ha="right",
+                      colour=GREY if s.result is None else INK)
             _text(bg, cols.estimate_right, y, s.estimate, f.bold, ha="right")
 
 
@@ -1077,7 +1461,8 @@ def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Ax
     """The plot column: x in percent (0-100), y in inches from the top (as the text)."""
     cols, panel = layout.panels[p], plan.panels[p]
     W, H = layout.width, layout.height
-    ax = fig.add_axes((cols.plot_left / W, 1.0 - layout.body_bottom / H, PLOT_WIDTH / W,
+    ax = fig.add_axes((cols.plot_left / W, 1.0 - layout.body_bottom / H,
+                       (cols.plot_right - cols.plot_left) / W,
                        (layout.body_bottom - layout.body_top) / H), zorder=1)
     ax.set_gid(f"forest-panel-{_slug(panel.endpoint)}-{_time_slug(panel.time)}")
     ax.set_xlim(0.0, 100.0)
@@ -1087,12 +1472,13 @@ def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Ax
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_linewidth(0.6)
     ax.spines["bottom"].set_color(RULE)
-    ax.set_xticks([0, 20, 40, 60, 80, 100])
+    narrow = cols.plot_right - cols.plot_left < 1.1 * plan.geo.scale
+    ax.set_xticks([0, 25, 50, 75, 100] if narrow else [0, 20, 40, 60, 80, 100])
     ax.set_yticks([])
     ax.tick_params(axis="x", direction="out", length=2.5, width=0.6, colors=RULE, pad=2,
-                   labelsize=FONT_SIZE, labelcolor=INK, labelfontfamily=FONT_FAMILY)
+                   labelsize=plan.geo.font_size, labelcolor=INK, labelfontfamily=FONT_FAMILY)
     xlabel = plan.measure.wrap(f"{panel.endpoint}{panel.when()} (%)", plan.fonts.body,
-                               PLOT_WIDTH + 2 * COL_GAP, 1)[0]
+                               plan.geo.plot_width + 2 * plan.geo.col_gap, 1)[0]
     ax.set_xlabel(xlabel, fontproperties=plan.fonts.body, color=INK, labelpad=3)
     return ax
 
@@ -1120,7 +1506,7 @@ def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
     panel = plan.panels[p]
     cells = [(row, plan.cell(p, row)) for row in plan.rows if row.kind == "study"]
     weights = [c.study.weight for _, c in cells if c.study is not None and c.study.weight]
-    side_max = SQUARE_MAX_SIDE * ROW * 72.0  # points
+    side_max = SQUARE_MAX_SIDE * plan.geo.row * 72.0  # points
     scale = side_max**2 / max(weights) if weights else 0.0  # points^2 per percent
     for row, c in cells:
         s = c.study
@@ -1165,11 +1551,11 @@ def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
             continue
         y = row.centre
         if r.pi_low is not None and r.pi_high is not None:
-            h = PI_BAR_HEIGHT * ROW
+            h = PI_BAR_HEIGHT * plan.geo.row
             ax.add_patch(Rectangle((100 * r.pi_low, y - h / 2), 100 * (r.pi_high - r.pi_low), h,
                                    facecolor=PI_COLOUR, edgecolor="none", zorder=2,
                                    gid=_gid("pi", panel, row.group, row.key)))
-        h = DIAMOND_HEIGHT * ROW / 2
+        h = DIAMOND_HEIGHT * plan.geo.row / 2
         est, lo, hi = 100 * r.estimate, 100 * r.ci_low, 100 * r.ci_high
         open_ = row.key == "all"
         ax.add_patch(Polygon([(lo, y), (est, y - h), (hi, y), (est, y + h)], closed=True,
@@ -1185,7 +1571,7 @@ def _draw_panel_notes(ax: "Axes", bg: "Axes", plan: _Plan, layout: _Layout, p: i
     """Free text of the panel: NR rows across the plot (above the reference lines, on a
     white ground), group footnotes under each group."""
     f, cols = plan.fonts, layout.panels[p]
-    inset = 100 * 0.04 / PLOT_WIDTH  # 0.04 inch, in percent of the axis
+    inset = 100 * 0.04 / (cols.plot_right - cols.plot_left)  # 0.04 inch, in % of the axis
     for i, row in enumerate(plan.rows):
         lines = plan.notes.get((p, i))
         if not lines:
@@ -1229,10 +1615,19 @@ def element_id(kind: str, endpoint: str, time_months: float | None, group: str |
 # =========================================================================== saving
 
 
-def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+def png_dpi(fig: "Figure", dpi: float = PNG_DPI) -> float:
+    """The resolution a PNG of ``fig`` is written at: ``dpi``, lowered when a side would
+    exceed :data:`PNG_MAX_PIXELS`."""
+    longest = max(fig.get_figwidth(), fig.get_figheight())
+    return min(float(dpi), math.floor(PNG_MAX_PIXELS / longest))
+
+
+def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool = True,
+                dpi: float = PNG_DPI) -> Path:
     """Write ``fig`` to ``path``; the format comes from the extension (.png, .svg, .pdf).
 
-    PNG at 300 dpi. SVG and PDF keep text as text (SVG ``svg.fonttype='none'``, PDF TrueType
+    PNG at ``dpi`` (300 by default), lowered when a side would exceed 16,000 pixels
+    (:func:`png_dpi`). SVG and PDF keep text as text (SVG ``svg.fonttype='none'``, PDF TrueType
     fonts), carry no date, and SVG ids come from a fixed hash salt, so the same figure gives
     the same bytes. The file is written next to its destination and moved into place: a
     failure leaves any existing file untouched. With ``overwrite=False`` an existing file is
@@ -1266,7 +1661,7 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool 
         raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()), _glyphs_quiet():
-            fig.savefig(out, format=fmt_, dpi=PNG_DPI if fmt_ == "png" else 72,
+            fig.savefig(out, format=fmt_, dpi=png_dpi(fig, dpi) if fmt_ == "png" else 72,
                         metadata=metadata, facecolor="white")
         os.chmod(tmp, _file_mode(target))
         if overwrite:
@@ -1280,6 +1675,63 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool 
         _remove(tmp)
         raise
     return target
+
+
+def page_paths(path: str | os.PathLike[str], pages: int) -> list[Path]:
+    """Where :func:`save_pages` writes: the file itself for one page or a PDF; otherwise
+    one numbered file per page (``forest-1.png``, ``forest-2.png``, ...)."""
+    target = Path(path)
+    if pages == 1 or target.suffix.lower() == ".pdf":
+        return [target]
+    return [target.with_name(f"{target.stem}-{n}{target.suffix}") for n in range(1, pages + 1)]
+
+
+def save_pages(figs: Sequence["Figure"], path: str | os.PathLike[str], *,
+               overwrite: bool = True, dpi: float = PNG_DPI) -> list[Path]:
+    """Write the pages of :func:`forest_pages`: one PDF with a page each, or numbered PNG or
+    SVG files (see :func:`page_paths`); each file as :func:`save_figure` writes it."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from metaview import __version__
+
+    paths = page_paths(path, len(figs))
+    if len(figs) == 1 or len(paths) > 1:
+        if not overwrite:
+            for p in paths:
+                if p.exists():
+                    raise OutputError(f"'{p}' exists; use --force to overwrite it")
+        return [save_figure(f, p, overwrite=overwrite, dpi=dpi) for f, p in zip(figs, paths,
+                                                                                  strict=True)]
+    target = paths[0]
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write '{target}': folder '{folder}' does not exist")
+    if not overwrite and target.exists():
+        raise OutputError(f"'{target}' exists; use --force to overwrite it")
+    metadata = {"CreationDate": None, "ModDate": None, "Creator": f"metaview {__version__}",
+                "Producer": f"metaview {__version__}"}
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as out, matplotlib.rc_context(_style()), _glyphs_quiet():
+            with PdfPages(out, metadata=metadata) as pdf:
+                for fig in figs:
+                    pdf.savefig(fig, facecolor="white")
+        os.chmod(tmp, _file_mode(target))
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            _move_no_clobber(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return [target]
 
 
 def _move_no_clobber(tmp: str, target: Path) -> None:

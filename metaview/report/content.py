@@ -471,12 +471,15 @@ def _draw_curves(report: Report) -> FigureFiles:
 
 
 def ordered_studies(studies: Iterable[Study], index: Study | None) -> list[Study]:
-    """Reading order: the index cohort, then its arm, then the other arms; by year, label."""
+    """Reading order: the index cohort, then its arm, then the other arms; within an arm
+    the order of :func:`metaview.order.year_then_label` (as the forest plots)."""
     studies = list(studies)
     index_arm = index.arm if index is not None else None
 
-    def key(s: Study) -> tuple[int, int, str, int, str]:
+    from metaview.order import year_then_label
+
+    def key(s: Study) -> tuple[object, ...]:
         return (0 if index is not None and s.id == index.id else 1,
-                0 if s.arm == index_arm else 1, s.arm, s.year, s.label)
+                0 if s.arm == index_arm else 1, s.arm, *year_then_label(s))
 
     return sorted(studies, key=key)

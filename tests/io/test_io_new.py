@@ -51,7 +51,25 @@ def test_new_writes_a_commented_template(tmp_path, cli):
     target = Path(unquote(urlparse(ref).path)) if ref.startswith("file:") else folder / ref
     assert target.is_file() and '"$schema"' in target.read_text("utf-8")
     assert "id: smith2024\n" in text
-    assert os.listdir(folder) == ["smith2024.yaml"]  # no temporary file left behind
+    # the schema beside the studies, and no temporary file left behind
+    assert sorted(os.listdir(folder)) == ["smith2024.yaml", "study.schema.json"]
+    assert first == SCHEMA_LINE_PREFIX + "study.schema.json"
+    assert (folder / "study.schema.json").read_text("utf-8") == schema.schema_text()
+
+
+def test_new_writes_the_schema_once_and_never_replaces_it(tmp_path, cli):
+    folder = tmp_path / "studies"
+    assert cli("new", "a1", "--dir", folder)[0] == 0
+    code, _out, err = cli("new", "a2", "--dir", folder)
+    assert (code, err) == (0, "")
+    (folder / "study.schema.json").write_text('{"mine": true}\n')
+    code, _out, err = cli("new", "a3", "--dir", folder)
+    assert code == 0
+    assert err == (f"note: {folder / 'study.schema.json'} differs from the schema of this "
+                   f"metaview version; not replaced (update it with: metaview schema > "
+                   f"{folder / 'study.schema.json'})\n")
+    assert (folder / "study.schema.json").read_text() == '{"mine": true}\n'
+    assert (folder / "a3.yaml").read_text().startswith(SCHEMA_LINE_PREFIX + "study.schema.json\n")
 
 
 def test_template_explains_every_field():
@@ -148,7 +166,7 @@ def test_race_with_another_writer_is_lost_safely(tmp_path, cli):
         code, _out, err = cli("new", "race", "--dir", tmp_path)
     assert code == 2 and "already exists" in err
     assert path.read_text() == "theirs"
-    assert os.listdir(tmp_path) == ["race.yaml"]
+    assert sorted(os.listdir(tmp_path)) == ["race.yaml", "study.schema.json"]
 
 
 def test_without_hard_links_the_file_is_created_exclusively(tmp_path):

@@ -64,7 +64,8 @@ def test_six_studies_one_year_os(capsys: pytest.CaptureFixture[str], root: Path)
 
 
 def test_table_is_readable(capsys: pytest.CaptureFixture[str], root: Path) -> None:
-    assert main(["pool", str(root / "studies"), "--endpoint", "OS", "--endpoint", "PFS"]) == 0
+    assert main(["pool", str(root / "studies"), "--endpoint", "OS", "--endpoint", "PFS",
+                 "--detail"]) == 0
     out = capsys.readouterr().out
     assert "OS at 12 months" in out and "PFS at 12 months" in out
     assert "Fried 2023: OS at 12 months not reported (reports OS at 24 months)" in out
@@ -214,6 +215,9 @@ def test_single_group_table_shows_the_analysis(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     folder = write_studies(tmp_path / "s", [3, 5], [10, 10])
     assert main(["pool", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "ORR       all studies  2  " in out and "--overall" not in out
+    assert main(["pool", str(folder), "--detail"]) == 0
     out = capsys.readouterr().out
     assert "Study 0" in out and "Pooled" in out
 

@@ -30,11 +30,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def draw(studies, *, endpoints=("OS", "PFS"), time=12, index="cong2024", **opts):
+def draw(studies, *, endpoints=("OS", "PFS"), time=12, index="cong2024", width=None, **opts):
+    """The forest plot at its natural width (every column) unless ``width`` is given."""
     options = AnalysisOptions.create(endpoints=list(endpoints), time_months=time, **opts)
     results = analyse(studies, options)
     comparisons = compare(studies, index, options) if index else []
-    fig = forest_plot(results, comparisons=comparisons, studies=studies)
+    fig = forest_plot(results, comparisons=comparisons, studies=studies, width=width)
     return fig, results, comparisons
 
 
@@ -125,10 +126,14 @@ def test_not_reported_rows_are_greyed_and_say_what_is_reported(studies):
     nr = notes["not reported at 12 mo (OS 45% at 24 mo)"]
     assert nr.get_color() == forest.GREY
     assert "not reported at 12 mo (PFS 38% at 24 mo)" in notes
-    assert "PFS not reported" in notes  # chow2019 reports no PFS at all
+    # chow2019 reports no PFS at all: its PFS cells are blank, and the footnote says so
+    assert "PFS not reported" not in notes
+    left = next(line for t in texts(fig) for line in t.get_text().split("\n")
+                if line.startswith("Left out of a panel"))
+    assert left == "Left out of a panel: studies that report no PFS (Chow 2019)."
     assert notes["Fried 2023"].get_color() == forest.GREY  # NR in every panel
     assert notes["Chow 2019"].get_color() == forest.INK  # reports OS
-    assert sum(flat(t) == "NR" for t in texts(fig)) == 3
+    assert sum(flat(t) == "NR" for t in texts(fig)) == 2
 
 
 def test_index_row_highlighted_with_two_summary_rows(studies):
@@ -221,9 +226,13 @@ def test_endpoint_nobody_reports_and_empty_group(studies):
     assert not fig.findobj(lambda a: (a.get_gid() or "").startswith(("square-efs",
                                                                       "diamond-efs")))
     lines = [flat(t) for t in texts(fig)]
-    assert lines.count("EFS not reported") == len(studies)
-    for s in studies:  # every study keeps its one row
-        assert lines.count(s.label) == 1
+    assert lines.count("EFS not reported") == 0  # blank cells, counted in a footnote
+    left = next(line for t in texts(fig) for line in t.get_text().split("\n")
+                if line.startswith("Left out of a panel"))
+    assert all(s.label in left for s in studies)  # six studies are named
+    for s in studies:  # every study reporting OS keeps its one row
+        assert lines.count(s.label) == (1 if any(o.endpoint == "OS" for o in s.outcomes)
+                                        else 0)
     assert_layout_clean(fig)
 
 

@@ -37,7 +37,7 @@ def test_writes_the_figure_with_os_and_pfs_at_12_months_by_default(tmp_path, cap
     assert "Overall survival at 12 months" in svg
     assert "Progression-free survival at 12 months" in svg
     assert "Complete response" not in svg
-    assert ">Literature<" in svg and ">(without index)<" in svg  # wrapped in the label column
+    assert ">Literature<" in svg and "index)<" in svg  # wrapped in the label column
     assert ">All, with index<" in svg
     assert ">Cong 2024<" in svg
     assert "not reported at 12 mo (OS 45% at 24 mo)" in svg  # fried2023
