@@ -511,7 +511,7 @@ def _yaml_error_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem
         if "'\\t'" in problem:
             return Problem(display, line, "YAML syntax error: a tab character (indent with "
                            "spaces, not tabs)")
-        start = exc.context_mark.line + 1 if exc.context_mark is not None else None
+        start = lines.of(exc.context_mark) if exc.context_mark is not None else None
         plain = _plain_yaml_error(problem, context, line, start)
         if plain is not None:
             at, words = plain
