@@ -41,7 +41,8 @@ CHARACTERISTICS_SHEET = "Characteristics"
 NOTES_SHEET = "Notes"
 
 _STUDY_COLUMNS = tuple(f.name for f in sc.STUDY_FIELDS
-                       if f.kind not in ("characteristics", "outcomes") and f.name != "notes")
+                       if f.kind not in ("characteristics", "outcomes", "curves")
+                       and f.name != "notes")
 _OUTCOME_COLUMNS: tuple[str, ...] = ()
 for _f in sc.OUTCOME_FIELDS:
     _OUTCOME_COLUMNS += ("ci_low", "ci_high") if _f.kind == "interval" else (_f.name,)
@@ -855,9 +856,15 @@ def sheet_bytes(studies: Sequence[Study], suffix: str) -> tuple[bytes, list[str]
         else:
             notices.append(f"a {suffix[1:]} file holds everything but characteristics (no "
                            "study has any)")
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8"), notices
-    if suffix != ".xlsx":
+        data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if suffix not in (".csv", ".tsv", ".xlsx"):
         raise UsageError(f"cannot write a '{suffix or '(none)'}' sheet: use .csv, .tsv or .xlsx")
+    with_curves = [s.id for s in studies if s.curves]
+    if with_curves:
+        notices.append("digitised curves (curves:) are not part of the sheet: "
+                       + ", ".join(with_curves) + " keep theirs only in the study files")
+    if suffix != ".xlsx":
+        return data, notices
     return _xlsx_bytes(studies), notices
 
 

@@ -21,7 +21,8 @@ def study_data(studies: list[Any]) -> dict[str, dict[str, Any]]:
     out = {}
     for s in studies:
         d = dataclasses.asdict(s)
-        d.pop("path")
+        for where in ("path", "file_sha256", "file_bytes"):  # the file, not the study
+            d.pop(where)
         d["characteristics"] = dict(s.characteristics)
         for o in d["outcomes"]:
             o.pop("line")

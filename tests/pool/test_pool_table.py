@@ -97,10 +97,10 @@ def test_few_studies_with_a_wide_interval_point_to_the_alternatives(capsys,
     write(folder, "b", "  - endpoint: CR\n    count: 4\n    total: 5\n    source: T\n")
     write(folder, "c", "  - endpoint: ORR\n    count: 40\n    total: 80\n    source: T\n"
                        "  - endpoint: CR\n    count: 3\n    total: 5\n    source: T\n",
-          arm="arm B")
+          arm="arm B", patients=80)
     for name, count in (("d", 45), ("e", 38), ("f", 50)):
         write(folder, name, f"  - endpoint: ORR\n    count: {count}\n    total: 80\n"
-                            "    source: T\n", arm="arm B")
+                            "    source: T\n", arm="arm B", patients=80)
     _code, out, _err = run(capsys, "pool", folder)
     pointers = [line for line in out.splitlines() if "--model bayes" in line]
     assert pointers == [line for line in pointers if "--model common" in line]
