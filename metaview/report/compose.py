@@ -864,14 +864,23 @@ def caveats(ctx: _Context) -> list[Paragraph]:
     if left:
         add("Left out.", "; ".join(left) + ".")
 
-    approx = _by_study(ctx, ((s.id, short_name(a.endpoint, a.time_months))
-                             for a in r.analyses for s in a.overall.studies if s.approximate))
-    if approx:
+    timed = _by_study(ctx, ((s.id, short_name(a.endpoint, a.time_months))
+                            for a in r.analyses if a.time_months is not None
+                            for s in a.overall.studies if s.approximate))
+    if timed:
         add("Approximate standard errors.",
-            f"{approx}: an estimate without a confidence interval or counts. Its standard "
+            f"{timed}: an estimate without a confidence interval or counts. Its standard "
             "error is approximated from the estimate and the number of patients (binomial), "
             "which ignores censoring: it is too small when follow-up is short, so such a series "
             "weighs more, and looks more precise, than it should.")
+    untimed = _by_study(ctx, ((s.id, short_name(a.endpoint, a.time_months))
+                              for a in r.analyses if a.time_months is None
+                              for s in a.overall.studies if s.approximate))
+    if untimed:
+        add("Approximate standard errors without a landmark.",
+            f"{untimed}: a proportion without a confidence interval or counts. Its standard "
+            "error is approximated from the estimate and the number of patients (binomial), "
+            "which is exact only if the proportion is of all of them.")
 
     derived = _by_study(ctx, ((s.id, short_name(a.endpoint, a.time_months))
                               for a in r.analyses for s in a.overall.studies if s.derived))

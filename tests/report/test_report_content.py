@@ -340,3 +340,18 @@ def test_document_sections_in_reading_order():
     assert [s.id for s in doc.sections] == [
         "question", "comparison", "forest", "pooled", "caveats", "studies", "provenance",
         "methods", "software", "warnings"]
+
+
+def test_censoring_is_named_only_for_landmark_endpoints():
+    from pathlib import Path
+
+    from metaview.io import load_studies
+
+    studies = load_studies([Path(__file__).resolve().parents[2] / "studies"])
+    _html, md = text_of(build(studies))
+    caveats = md.split("## Caveats", 1)[1].split("\n## ", 1)[0]
+    timed = next(line for line in caveats.splitlines() if "Approximate standard errors." in line)
+    untimed = next(line for line in caveats.splitlines()
+                   if "Approximate standard errors without a landmark." in line)
+    assert "Zurko 2023 (OS 12 mo" in timed and "censoring" in timed and "CR" not in timed
+    assert "JULIET (CR)" in untimed and "censoring" not in untimed
