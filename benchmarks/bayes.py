@@ -1,4 +1,4 @@
-"""Speed of the Bayesian random-effects engine (metaview.pool.bayes); prints figures.
+"""Speed of the Bayesian random-effects engine (metaview.engine.bayes); prints figures.
 
 Run: python benchmarks/bayes.py   (figures recorded in benchmarks/RESULTS.md)
 """
@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from metaview.pool import bayes
+from metaview.engine import bayes
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -182,7 +182,7 @@ def bench_pool(repeats: int, have_r: bool) -> None:
 
 def batched_fit_time(b: int, k: int, repeats: int) -> float:
     from metaview.estimate.transforms import effect_sizes
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     rng = np.random.default_rng(1)
     n = np.array([20, 35, 50, 80, 120, 60, 40, 90, 30, 150][:k])
@@ -297,7 +297,7 @@ def write_copies(folder: Path, count: int, source: Path) -> None:
 
 def bench_big_k() -> None:
     from metaview.estimate.transforms import effect_sizes
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     print("4. One analysis with k = 100,000 (REML, hk-adhoc, Q-profile tau2 CI)")
     k = 100_000

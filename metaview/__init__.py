@@ -1,6 +1,6 @@
 """metaview: literature-comparison meta-analysis of proportions and landmark survival.
 
-The statistics match R's metafor; see ``metaview.pool`` for the engine and
+The statistics match R's metafor; see ``metaview.engine`` for the engine and
 ``metaview.io`` for the study file format.
 """
 

@@ -27,7 +27,7 @@ class Model(StrEnum):
     RANDOM = "random"
     COMMON = "common"
     GLMM = "glmm"
-    BAYES = "bayes"  # Bayesian random effects (metaview.pool.bayes)
+    BAYES = "bayes"  # Bayesian random effects (metaview.engine.bayes)
 
 
 class Likelihood(StrEnum):

@@ -254,7 +254,7 @@ def test_a_new_folder_under_a_read_only_parent_is_a_clear_error(
 
 
 def test_the_report_hashes_the_bytes_the_loader_read(tmp_path: Path) -> None:
-    from metaview.pool.analysis import AnalysisOptions
+    from metaview.engine.analysis import AnalysisOptions
     from metaview.report import build_report
 
     studies = load_studies(STUDIES)
@@ -268,7 +268,7 @@ def test_the_report_hashes_the_bytes_the_loader_read(tmp_path: Path) -> None:
 
 
 def test_a_study_file_edited_after_loading_is_not_hashed(tmp_path: Path) -> None:
-    from metaview.pool.analysis import AnalysisOptions
+    from metaview.engine.analysis import AnalysisOptions
     from metaview.report import build_report
 
     for p in STUDIES.glob("*.yaml"):
@@ -350,7 +350,7 @@ def test_read_study_bytes_checks_the_open_handle(tmp_path: Path) -> None:
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
 def test_chunked_draws_are_the_unchunked_draws(chunk: int) -> None:
     from metaview.choices import Scale
-    from metaview.pool.simulate import _count_chunks, simulate_counts
+    from metaview.engine.simulate import _count_chunks, simulate_counts
 
     sizes = np.array([10, 61, 101, 115], dtype=np.int64)
     for scale in (Scale.LOGIT, Scale.RAW):
@@ -366,7 +366,7 @@ def test_chunked_draws_are_the_unchunked_draws(chunk: int) -> None:
 
 @pytest.mark.parametrize("scale", ["logit", "raw", "pft"])
 def test_coverage_does_not_depend_on_the_chunk(scale: str) -> None:
-    from metaview.pool.simulate import coverage_study
+    from metaview.engine.simulate import coverage_study
 
     theta = {"logit": -0.2, "raw": 0.45, "pft": 0.75}[scale]
     args = {"theta": theta, "tau2": 0.05 if scale != "raw" else 0.01, "scale": scale,
@@ -385,7 +385,7 @@ def _widthless(doc: dict) -> dict:  # type: ignore[type-arg]
 
 
 def test_coverage_with_glmm_does_not_depend_on_the_chunk() -> None:
-    from metaview.pool.simulate import coverage_study
+    from metaview.engine.simulate import coverage_study
 
     args = {"theta": -0.2, "tau2": 0.1, "replicates": 12, "seed": 3, "with_glmm": True,
             "glmm_replicates": 5}
@@ -399,7 +399,7 @@ def test_coverage_with_glmm_does_not_depend_on_the_chunk() -> None:
 def test_exact_sum_is_exact_in_any_grouping() -> None:
     from fractions import Fraction
 
-    from metaview.pool.simulate import _ExactSum
+    from metaview.engine.simulate import _ExactSum
 
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.random(500) * 10.0 ** rng.integers(-300, 300, 500),
@@ -413,7 +413,7 @@ def test_exact_sum_is_exact_in_any_grouping() -> None:
 
 
 def test_simulate_memory_is_bounded_by_the_chunk() -> None:
-    from metaview.pool.simulate import coverage_study
+    from metaview.engine.simulate import coverage_study
 
     tracemalloc.start()
     try:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from metaview.estimate.transforms import effect_sizes
-from metaview.pool.rma import fit_rma
+from metaview.engine.rma import fit_rma
 
 K = 100_000
 

@@ -12,12 +12,12 @@ from metaview.errors import UsageError
 
 if TYPE_CHECKING:  # every command module imports this one while the parser is built
     from metaview.model import Study
-    from metaview.pool.analysis import AnalysisOptions
+    from metaview.engine.analysis import AnalysisOptions
 
 
 def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOptions:
     """AnalysisOptions from the shared analysis options of the command line."""
-    from metaview.pool.analysis import AnalysisOptions
+    from metaview.engine.analysis import AnalysisOptions
 
     values: dict[str, Any] = dict(
         endpoints=args.endpoint, time_months=args.time, model=args.model,

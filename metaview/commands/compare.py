@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     index_id = index_study(studies, args.index)
     if index_id is None:
         raise UsageError("no index study: give --index ID or mark one study 'index: true'")
-    from metaview.pool.analysis import compare
+    from metaview.engine.analysis import compare
 
     comparisons = compare(studies, index_id, options)
     if out_format is OutputFormat.JSON:

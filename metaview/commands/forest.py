@@ -66,7 +66,7 @@ def _dpi(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from metaview.commands._common import index_study, load, options_from_args
     from metaview.order import sort_studies
-    from metaview.pool.analysis import analyse, compare
+    from metaview.engine.analysis import analyse, compare
     from metaview.render.forest import (
         FORMATS,
         figure_width,

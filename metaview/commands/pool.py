@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     out_format = parse(OutputFormat, args.format, option="--format")
     options = options_from_args(args)
     studies = load_valid(args.paths) if args.skip_invalid else load(args.paths)
-    from metaview.pool.analysis import analyse
+    from metaview.engine.analysis import analyse
 
     results = analyse(studies, options)
     from metaview.commands._endpoints import endpoint_warnings

@@ -2,7 +2,7 @@
 
 The analysis is the one ``metaview pool`` would do with the same options; the simulation
 uses the first group with at least 2 studies for the endpoint and landmark (index group
-first, as in ``pool``), else the overall analysis. See :mod:`metaview.pool.simulate` for
+first, as in ``pool``), else the overall analysis. See :mod:`metaview.engine.simulate` for
 the data-generating model.
 """
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args, leave_one_out=False)
     studies = load(args.paths)
 
-    from metaview.pool.analysis import _plan, analyse, endpoint_landmarks
+    from metaview.engine.analysis import _plan, analyse, endpoint_landmarks
 
     ((endpoint, time),) = endpoint_landmarks(studies, options)
     results = [r for r in analyse(studies, options)
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         seed = secrets.randbits(32)
     common = options.model is Model.COMMON
     glmm_ci = "t" if options.ci_method.value == "t" else "z"
-    from metaview.pool.simulate import coverage_study
+    from metaview.engine.simulate import coverage_study
 
     study = coverage_study(
         sizes, theta=float(chosen.theta), tau2=0.0 if common else float(chosen.tau2),

@@ -3,7 +3,7 @@
 The renderer draws what the results say and computes no statistic: squares are the studies'
 estimates and intervals from :class:`~metaview.model.StudyEstimate`, diamonds and prediction
 bars are the :class:`~metaview.model.PooledResult` fields, and the index comparison is the
-:class:`~metaview.model.Comparison` from :func:`metaview.pool.analysis.compare`.
+:class:`~metaview.model.Comparison` from :func:`metaview.engine.analysis.compare`.
 
 The layout follows R's ``meta::forest``: study label and size on the left; per panel the
 value as reported, the plot, ``estimate [CI]`` and the weight; per group a header, the
@@ -1009,12 +1009,12 @@ def forest_plot(
     Parameters
     ----------
     results
-        From :func:`metaview.pool.analysis.analyse`: for each endpoint and landmark, one
+        From :func:`metaview.engine.analysis.analyse`: for each endpoint and landmark, one
         result per group, then the overall one (``group=None``). With groups, the overall
         result is not drawn as a diamond (it pools different groups); its between-group test
         is printed under the panel. Without groups, the one result is drawn.
     comparisons
-        From :func:`metaview.pool.analysis.compare`. The group holding the index study then
+        From :func:`metaview.engine.analysis.compare`. The group holding the index study then
         shows two summary rows, the literature without the index (``comparison.pooled``)
         and all studies with it (the group result), and the comparison's p-value.
     studies

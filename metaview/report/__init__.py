@@ -1,7 +1,7 @@
 """Reports: one self-contained HTML page, the same in Markdown, CSV tables and figures.
 
 >>> from metaview.io import load_studies
->>> from metaview.pool.analysis import AnalysisOptions
+>>> from metaview.engine.analysis import AnalysisOptions
 >>> from metaview.report import build_report, write_report
 >>> studies = load_studies(["studies/"])                        # doctest: +SKIP
 >>> report = build_report(studies, AnalysisOptions.create())    # doctest: +SKIP

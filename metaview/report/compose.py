@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from metaview.model import Comparison, Outcome, PooledResult, Study
-from metaview.pool.analysis import group_of
+from metaview.engine.analysis import group_of
 from metaview.render import format as fmt
 from metaview.report.content import (
     Analysis,

@@ -1,7 +1,7 @@
 """Everything a report shows, gathered once: the analyses, the GLMM beside the default, the
 index comparison, figures, inputs and versions.
 
-:func:`build_report` runs the analyses (through :mod:`metaview.pool`; nothing is computed
+:func:`build_report` runs the analyses (through :mod:`metaview.engine`; nothing is computed
 here) and returns a frozen :class:`Report`; the writers in this package only present it.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from metaview import __version__
 from metaview.errors import AnalysisError, MetaviewError, OutputError, UsageError
 from metaview.model import Comparison, PooledResult, Study
-from metaview.pool.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
+from metaview.engine.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
 from metaview.report.figures import FigureFiles
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,7 +107,7 @@ class InputFile:
 @dataclass(frozen=True)
 class Analysis:
     """One endpoint at one landmark: per-group results then the overall one, as
-    :func:`~metaview.pool.analysis.analyse` returns them, with the alternative model's
+    :func:`~metaview.engine.analysis.analyse` returns them, with the alternative model's
     results in the same order and the index comparison."""
 
     endpoint: str

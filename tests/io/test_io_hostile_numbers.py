@@ -131,7 +131,7 @@ def test_landmarks_further_apart_than_the_tolerance_are_two(tmp_path):
 
 
 def test_the_analysis_uses_the_same_landmark_rule(tmp_path):
-    from metaview.pool.analysis import AnalysisOptions, analyse
+    from metaview.engine.analysis import AnalysisOptions, analyse
 
     near = 12 + LANDMARK_TOLERANCE / 2
     paths = [_study(tmp_path, f"s{i}", f"  - endpoint: OS\n    time_months: {t!r}\n"

@@ -19,7 +19,7 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
 from metaview.errors import OutputError, UsageError
-from metaview.pool.analysis import AnalysisOptions, analyse, compare
+from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.render import format as fmt
 from metaview.render import forest
 from metaview.render.forest import element_id, forest_plot, save_figure
@@ -384,7 +384,7 @@ def test_no_pyplot_and_rcparams_untouched(tmp_path, studies):
     assert dict(matplotlib.rcParams) == before
     code = ("import sys; sys.path.insert(0, 'tests/render'); "
             "from forest_data import six_studies; "
-            "from metaview.pool.analysis import AnalysisOptions, analyse; "
+            "from metaview.engine.analysis import AnalysisOptions, analyse; "
             "from metaview.render.forest import forest_plot; "
             "forest_plot(analyse(six_studies(), AnalysisOptions.create(time_months=12))); "
             "print('matplotlib.pyplot' in sys.modules)")
@@ -409,7 +409,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from forest_data import six_studies
-from metaview.pool.analysis import AnalysisOptions, analyse, compare
+from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.render.forest import forest_plot, save_figure
 studies = six_studies()
 options = AnalysisOptions.create(endpoints=["OS", "PFS"], time_months=12)

@@ -13,7 +13,7 @@ from matplotlib.text import Text
 from metaview.cli import main
 from metaview.io import load_studies
 from metaview.order import sort_studies
-from metaview.pool.analysis import AnalysisOptions, analyse, compare
+from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.render import forest
 from metaview.render.forest import forest_plot, save_figure
 

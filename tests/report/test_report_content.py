@@ -7,7 +7,7 @@ import pytest
 from report_data import hostile_study, six_studies
 
 from metaview.errors import AnalysisError, UsageError
-from metaview.pool.analysis import AnalysisOptions
+from metaview.engine.analysis import AnalysisOptions
 from metaview.report import build_report, report_files
 from metaview.report.compose import characteristic_name, compose, pct_ci
 from metaview.report.figures import FigureFiles

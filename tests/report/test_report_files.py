@@ -12,7 +12,7 @@ from report_data import STUDIES_DIR, six_studies
 
 from metaview.cli import main
 from metaview.errors import OutputError
-from metaview.pool.analysis import AnalysisOptions
+from metaview.engine.analysis import AnalysisOptions
 from metaview.report import build_report, report_files, write_report
 from metaview.report import writer as writer_module
 

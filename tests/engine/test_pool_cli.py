@@ -193,7 +193,7 @@ def test_compare_index_against_literature(capsys: pytest.CaptureFixture[str], ro
 
 
 def test_pool_does_not_load_plotting_or_pandas() -> None:
-    code = ("import sys, metaview.pool, metaview.pool.analysis; "
+    code = ("import sys, metaview.engine, metaview.engine.analysis; "
             "bad = [m for m in ('matplotlib', 'pandas') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -254,7 +254,7 @@ def test_level_close_to_one_still_works(capsys: pytest.CaptureFixture[str], root
 
 def test_python_api_refuses_a_level_without_a_finite_quantile() -> None:
     from metaview.errors import UsageError
-    from metaview.pool.analysis import AnalysisOptions
+    from metaview.engine.analysis import AnalysisOptions
 
     with pytest.raises(UsageError, match="quantile is infinite"):
         AnalysisOptions.create(level=0.9999999999999999)

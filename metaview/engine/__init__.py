@@ -5,7 +5,7 @@ analysis, so one fit, leave-one-out, subgroups and simulation share one code pat
 Importing this package loads neither matplotlib nor pandas.
 """
 
-from metaview.pool.rma import RmaFit, fit_rma
-from metaview.pool.tau2 import estimate_tau2, q_profile
+from metaview.engine.rma import RmaFit, fit_rma
+from metaview.engine.tau2 import estimate_tau2, q_profile
 
 __all__ = ["RmaFit", "estimate_tau2", "fit_rma", "q_profile"]

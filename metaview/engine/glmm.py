@@ -29,8 +29,8 @@ from numpy.typing import ArrayLike
 
 from metaview.choices import CIMethod, parse
 from metaview.errors import AnalysisError, UsageError
-from metaview.pool.rma import RmaFit, fit_rma
-from metaview.pool.tau2 import Array
+from metaview.engine.rma import RmaFit, fit_rma
+from metaview.engine.tau2 import Array
 
 N_AGQ = 7
 TAU_MAX = 20.0

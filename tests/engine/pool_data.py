@@ -1,5 +1,5 @@
 """Study folders written for the pooling tests (imported by plain name: ``from pool_data
-import write_studies``; ``tests/pool`` is on the test path, see pyproject.toml)."""
+import write_studies``; ``tests/engine`` is on the test path, see pyproject.toml)."""
 
 from __future__ import annotations
 

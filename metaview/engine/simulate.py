@@ -2,7 +2,7 @@
 
 :func:`coverage_study` draws ``B`` data sets with the study sizes of an analysis from the
 random-effects model fitted to it, refits every replicate with each interval method (one
-batched :func:`~metaview.pool.rma.fit_rma` call per method and chunk of replicates) and
+batched :func:`~metaview.engine.rma.fit_rma` call per method and chunk of replicates) and
 reports how often each interval covers the true pooled value.
 
 Notes
@@ -293,7 +293,7 @@ def _iv_chunk(yi: Array, vi: Array, theta: float, scale: Scale,
               tau2_method: Tau2Method | str | None, test: CIMethod, level: float,
               n_h: float | None) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Array]:
     """Covered?, usable?, and width on the proportion scale, per replicate of one chunk."""
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     fit = fit_rma(yi, vi, method=tau2_method, test=test, level=level, tau2_ci=False)
     return _judge(fit.ci_lb, fit.ci_ub, theta, scale, n_h)
@@ -369,7 +369,7 @@ class _ExactSum:
 def _glmm_chunk(x: NDArray[np.int64], n: NDArray[np.int64], theta: float, level: float,
                 test: CIMethod, progress: Progress | None, done: int, total: int
                 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Array]:
-    from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
+    from metaview.engine.glmm import GlmmConvergenceError, fit_glmm
 
     m = x.shape[0]
     lb = np.full(m, np.nan)

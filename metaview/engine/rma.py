@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from metaview.choices import CIMethod, Tau2Method, parse
 from metaview.errors import UsageError
-from metaview.pool.tau2 import Array, Mask, _prep, estimate_tau2, q_profile, weighted
+from metaview.engine.tau2 import Array, Mask, _prep, estimate_tau2, q_profile, weighted
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pytest
 from metaview.cli import main
 from metaview.errors import UsageError
 from metaview.estimate.transforms import back_transform_interval, effect_sizes
-from metaview.pool.rma import fit_rma
-from metaview.pool.simulate import coverage_study, simulate_counts, true_proportion
+from metaview.engine.rma import fit_rma
+from metaview.engine.simulate import coverage_study, simulate_counts, true_proportion
 
 N = [5, 10, 88]
 THETA, TAU2 = 0.37, 0.25

@@ -2,7 +2,7 @@
 
 This is where study data meet the array core. For each endpoint and landmark, every
 analysis (each group, the overall one, and every leave-one-out refit) is one row of a single
-batched :func:`~metaview.pool.rma.fit_rma` call.
+batched :func:`~metaview.engine.rma.fit_rma` call.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class AnalysisOptions:
     leave_one_out: bool = False
     #: a landmark read from a reconstructed curve wins over the printed figure
     prefer_curves: bool = False
-    tau_prior: object | None = None  # --model bayes: a metaview.pool.bayes.TauPrior
-    mu_prior: object | None = None  # --model bayes: a metaview.pool.bayes.MuPrior
+    tau_prior: object | None = None  # --model bayes: a metaview.engine.bayes.TauPrior
+    mu_prior: object | None = None  # --model bayes: a metaview.engine.bayes.MuPrior
     likelihood: Likelihood = Likelihood.NORMAL
 
     @classmethod
@@ -99,7 +99,7 @@ class AnalysisOptions:
         lik = parse(Likelihood, likelihood, option="--likelihood")
         tau_p = mu_p = None
         if m is Model.BAYES:
-            from metaview.pool import bayes
+            from metaview.engine import bayes
 
             if tau_prior is None:
                 if sc not in (Scale.LOGIT, Scale.CLOGLOG, Scale.LOG):
@@ -470,7 +470,7 @@ def pseudo_counts(items: Sequence[tuple[int | None, int | None, float, float, fl
 
 def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] | None = None):  # type: ignore[no-untyped-def]
     """The posterior of the rows' analysis (normal or binomial likelihood)."""
-    from metaview.pool import bayes
+    from metaview.engine import bayes
 
     if options.likelihood is Likelihood.BINOMIAL:
         x, n, approx = pseudo_counts([(r.effect.count, r.effect.total, r.effect.estimate,
@@ -490,7 +490,7 @@ def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] |
 def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],  # type: ignore[type-arg]
                options: AnalysisOptions) -> PooledResult:
     """``--model bayes``: posterior medians and central credible intervals."""
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     n_h = _harmonic_n(rows)
     fit = _bayes_fit(rows, options, warnings)
@@ -543,10 +543,10 @@ def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],  # type: ignor
 
 def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOptions,
          warnings: list[str]):  # type: ignore[no-untyped-def]
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     if options.model is Model.GLMM:
-        from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
+        from metaview.engine.glmm import GlmmConvergenceError, fit_glmm
 
         # reported counts or a reconstructed curve's effective counts, else pseudo-counts
         counts = _glmm_counts(rows, warnings)
@@ -603,7 +603,7 @@ def _glmm_counts(rows: list[_Row], warnings: list[str]) -> list[tuple[int, int] 
 
 def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOptions,
                    n_h: float | None) -> tuple[LeaveOneOut, ...]:
-    from metaview.pool.rma import fit_rma
+    from metaview.engine.rma import fit_rma
 
     k = len(rows)
     if k < 2:
@@ -613,7 +613,7 @@ def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: Anal
     vv = np.broadcast_to(v, (k, k))
     counts = _glmm_counts(rows, []) if options.model is Model.GLMM else [None]
     if options.model is Model.GLMM and all(c is not None for c in counts):
-        from metaview.pool.glmm import GlmmConvergenceError, fit_glmm
+        from metaview.engine.glmm import GlmmConvergenceError, fit_glmm
 
         out = []
         for i in range(k):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metaview.pool import bayes
+from metaview.engine import bayes
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "bayes_reference.json"
 CASES = json.loads(REFERENCE.read_text())["normal"]

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from metaview.model import Outcome, Study
-from metaview.pool.analysis import AnalysisOptions, analyse
-from metaview.pool.rma import fit_rma
+from metaview.engine.analysis import AnalysisOptions, analyse
+from metaview.engine.rma import fit_rma
 
 BOUNDED = ["logit", "cloglog", "arcsine", "pft"]
 

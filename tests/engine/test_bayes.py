@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metaview.errors import AnalysisError, UsageError
-from metaview.pool import bayes
+from metaview.engine import bayes
 
 
 @pytest.mark.parametrize("text, family, scale, df", [

@@ -10,7 +10,7 @@ import pytest
 
 from metaview.cli import main
 from metaview.estimate import transforms
-from metaview.pool import bayes
+from metaview.engine import bayes
 
 BAYES_KEYS = {"tau_median", "tau_ci_low", "tau_ci_high", "tau_prior", "mu_prior", "likelihood"}
 SHRUNK_KEYS = {"shrunk_estimate", "shrunk_ci_low", "shrunk_ci_high"}

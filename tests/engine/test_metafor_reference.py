@@ -14,8 +14,8 @@ import pytest
 from reference_data import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
 from metaview.estimate.transforms import back_transform, effect_sizes
-from metaview.pool.glmm import fit_glmm
-from metaview.pool.rma import fit_rma
+from metaview.engine.glmm import fit_glmm
+from metaview.engine.rma import fit_rma
 
 SCALE = {"PLO": "logit", "PLN": "log", "PR": "raw", "PAS": "arcsine", "PFT": "pft",
          "CLL": "cloglog"}
@@ -152,7 +152,7 @@ GLMM_ATOL = 1e-5
             if r["test"] == "z"])
 def test_glmm_optimum_is_at_least_as_good_as_lme4s(ref: dict) -> None:
     """Where we differ from lme4, our likelihood is the higher one (lme4 stopped early)."""
-    from metaview.pool.glmm import fit_glmm_ml, log_likelihood
+    from metaview.engine.glmm import fit_glmm_ml, log_likelihood
 
     ds = REF["datasets"][ref["dataset"]]
     x, n = np.asarray(ds["x"], float), np.asarray(ds["n"], float)
@@ -183,7 +183,7 @@ def test_glmm_matches_metafor(ref: dict) -> None:
 @pytest.mark.parametrize("ref", REF["subgroups"], ids=lambda r: r["test"])
 def test_subgroup_test_matches_metafor(ref: dict) -> None:
     from metaview.model import Outcome, Study
-    from metaview.pool.analysis import AnalysisOptions, analyse
+    from metaview.engine.analysis import AnalysisOptions, analyse
 
     ds = REF["datasets"][ref["dataset"]]
     members = {i - 1: g for g, idx in ref["groups"].items() for i in idx}
@@ -208,7 +208,7 @@ def test_subgroup_test_matches_metafor(ref: dict) -> None:
 def test_glmm_optimum_is_at_machine_precision(dataset: str) -> None:
     """The score vanishes at the fit, and Newton's method from a start 1e-4 away lands on
     the same parameters to a few machine epsilons (the search path does not matter)."""
-    from metaview.pool import glmm
+    from metaview.engine import glmm
 
     ds = REF["datasets"][dataset]
     x, n = np.asarray(ds["x"], float), np.asarray(ds["n"], float)
