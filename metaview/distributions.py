@@ -23,8 +23,8 @@ AS 241).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
-from typing import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
