@@ -180,6 +180,7 @@ _CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_the_command_survives_a_signal_mid_swap(tmp_path: Path, signum: int) -> None:
     out = tmp_path / "out"
@@ -384,6 +385,7 @@ def _widthless(doc: dict) -> dict:  # type: ignore[type-arg]
     return doc | {"methods": [m | {"mean_width": None} for m in doc["methods"]]}
 
 
+@pytest.mark.slow
 def test_coverage_with_glmm_does_not_depend_on_the_chunk() -> None:
     from metaview.engine.simulate import coverage_study
 
@@ -412,6 +414,7 @@ def test_exact_sum_is_exact_in_any_grouping() -> None:
         assert s.mean(values.size) == float(exact / values.size)
 
 
+@pytest.mark.slow
 def test_simulate_memory_is_bounded_by_the_chunk() -> None:
     from metaview.engine.simulate import coverage_study
 
@@ -480,6 +483,7 @@ def test_ascii_replacements() -> None:
         "tau² - 5 >= 3, Zürich, ??".encode("latin-1")
 
 
+@pytest.mark.slow
 def test_names_too_long_are_user_errors(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     long = tmp_path / ("x" * 300)

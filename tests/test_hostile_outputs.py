@@ -147,6 +147,7 @@ def test_forest_formats(folder, suffix):
         assert b"<b>" not in data
 
 
+@pytest.mark.slow
 def test_report_files_are_safe(report):
     names = sorted(p.name for p in report.iterdir())
     assert "index.html" in names and "report.md" in names

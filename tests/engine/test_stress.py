@@ -12,6 +12,8 @@ from pool_data import write_studies
 
 from metaview.cli import main
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 DEGENERATE = {
     "all-zero": ([0, 0, 0], [10, 12, 8]),
     "all-events": ([10, 12, 8], [10, 12, 8]),

@@ -236,6 +236,7 @@ def test_mutated_study_files_same_on_both_paths(
 @given(st.sampled_from(STUDIES), st.lists(st.tuples(st.integers(0, 10_000),
                                                     st.sampled_from(TOKENS) | st.text(max_size=6)),
                                           min_size=1, max_size=3))
+@pytest.mark.slow
 def test_hypothesis_mutations_same_on_both_paths(source: Path, edits: list) -> None:
     text = source.read_text("utf-8")
     for at, token in edits:

@@ -88,6 +88,7 @@ def test_diamond_ends_are_the_pooled_interval(studies):
     assert checked == 6  # 2 endpoints x (index group: 2 rows + other group: 1 row)
 
 
+@pytest.mark.slow
 def test_square_areas_are_proportional_to_weights(studies):
     fig, results, _ = draw(studies)
     for endpoint in ("OS", "PFS"):
@@ -136,6 +137,7 @@ def test_not_reported_rows_are_greyed_and_say_what_is_reported(studies):
     assert sum(flat(t) == "NR" for t in texts(fig)) == 2
 
 
+@pytest.mark.slow
 def test_index_row_highlighted_with_two_summary_rows(studies):
     fig, results, comparisons = draw(studies)
     label = next(t for t in texts(fig) if flat(t) == "Cong 2024")
@@ -155,6 +157,7 @@ def test_index_row_highlighted_with_two_summary_rows(studies):
         assert fmt.percent_bracket(c.pooled.estimate, c.pooled.ci_low, c.pooled.ci_high) in shown
 
 
+@pytest.mark.slow
 def test_group_headers_heterogeneity_and_method_footer(studies):
     fig, results, _ = draw(studies)
     shown = all_text(fig)
@@ -185,6 +188,7 @@ def test_marks_and_their_footnotes(studies):
     assert "JULIET (PFS)" in shown
 
 
+@pytest.mark.slow
 def test_reported_values_as_in_the_source(studies):
     fig, _, _ = draw(studies)
     lines = [flat(t) for t in texts(fig)]
@@ -290,6 +294,7 @@ def assert_layout_clean(fig: Figure) -> None:
         assert box.x1 <= width + tol and box.y1 <= height + tol
 
 
+@pytest.mark.slow
 def test_layout_sixty_studies_and_a_long_label():
     studies = many_studies(60)
     assert len(LONG_LABEL) == 120
@@ -377,6 +382,7 @@ def test_import_does_not_load_matplotlib():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_no_pyplot_and_rcparams_untouched(tmp_path, studies):
     before = dict(matplotlib.rcParams)
     fig, _, _ = draw(studies)
@@ -393,6 +399,7 @@ def test_no_pyplot_and_rcparams_untouched(tmp_path, studies):
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_user_rcparams_do_not_change_the_output(tmp_path, studies):
     fig, _, _ = draw(studies)
     save_figure(fig, tmp_path / "plain.svg")
@@ -529,6 +536,7 @@ def test_unwritable_folder_is_one_line(tmp_path, studies):
     assert "\n" not in str(info.value) and "locked" in str(info.value)
 
 
+@pytest.mark.slow
 def test_permission_denied_is_one_line(tmp_path, studies, monkeypatch):
     fig, _, _ = draw(studies)
 

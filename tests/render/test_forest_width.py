@@ -19,6 +19,8 @@ from metaview.render.forest import forest_plot, save_figure
 
 from forest_data import many_studies, six_studies
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = ROOT / "studies"
 

@@ -108,6 +108,7 @@ def test_ipd_dir_writes_and_never_overwrites(capsys, tmp_path):
     assert not (folder / "ncctg-lung-women-os.csv").exists()  # nothing written at all
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
 def test_figure_formats_and_same_bytes(capsys, tmp_path, suffix):
     first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
@@ -165,6 +166,7 @@ def test_bad_points_file_is_one_line_exit_2(capsys, example):
         "time and survival)\n"
 
 
+@pytest.mark.slow
 def test_the_example_is_what_its_script_makes(tmp_path):
     import subprocess
     import sys

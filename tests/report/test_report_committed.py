@@ -42,6 +42,8 @@ from report_data import REPORT_ROOT, STUDIES_DIR
 
 from metaview.cli import main
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 COMMITTED = REPORT_ROOT / "reports"
 NOT_OURS = re.compile(r"^forest-12m\.[A-Za-z]+$")
 REGENERATE = "regenerate it: metaview report studies/ -o reports/"

@@ -12,6 +12,8 @@ from metaview.report import build_report, report_files
 from metaview.report.compose import characteristic_name, compose, pct_ci
 from metaview.report.figures import FigureFiles
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 STUB_SVG = ('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100pt" '
             'height="50pt" viewBox="0 0 100 50"><defs><style type="text/css">*{stroke: none}'
             '</style><clipPath id="p1"><rect width="1" height="1"/></clipPath></defs>'

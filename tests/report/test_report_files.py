@@ -16,6 +16,8 @@ from metaview.engine.analysis import AnalysisOptions
 from metaview.report import build_report, report_files, write_report
 from metaview.report import writer as writer_module
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 EXPECTED = {"index.html", "report.md", "studies.csv", "pooled.csv", "comparison.csv",
             "provenance.csv"}
 

@@ -9,6 +9,8 @@ from report_data import STUDIES_DIR
 
 from metaview.cli import main
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
+
 
 def test_refuses_to_replace_foreign_files(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
