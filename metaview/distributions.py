@@ -473,7 +473,8 @@ def _chi2_sf_many(df: Array, x: Array) -> Array:
     for i in np.flatnonzero(other):
         out[i] = _chi2_sf(float(df[i]), float(x[i]))
     a, z = a[plain], z[plain]
-    front = _exp(-z + a * _log(z) - _lgamma(a))
+    uniq, inv = np.unique(a, return_inverse=True)
+    front = _exp(-z + a * _log(z) - _lgamma(uniq)[inv.ravel()])
     by_cf = z >= a + 1.0
     res = np.empty(a.shape)
     res[by_cf] = front[by_cf] * _gamma_cf_many(a[by_cf], z[by_cf])
@@ -504,13 +505,15 @@ def _t_cdf_many(df: Array, t: Array) -> Array:
     logx = np.empty(r.shape)
     logxc = np.empty(r.shape)
     rs, ss = r[small], s[~small]
-    logx[small] = -_log1p(rs)
-    logxc[small] = _log(rs) - _log1p(rs)
+    l1p = _log1p(rs)
+    logx[small] = -l1p
+    logxc[small] = _log(rs) - l1p
     log_s = _log(ss)
+    l1p = _log1p(ss)
     x[~small] = ss / (1.0 + ss)
     xc[~small] = 1.0 / (1.0 + ss)
-    logx[~small] = log_s - _log1p(ss)
-    logxc[~small] = -_log1p(ss)
+    logx[~small] = log_s - l1p
+    logxc[~small] = -l1p
     # the lgamma terms depend on df alone
     uniq, inv = np.unique(df, return_inverse=True)
     ua = uniq / 2.0
@@ -518,7 +521,8 @@ def _t_cdf_many(df: Array, t: Array) -> Array:
                      else (_lgamma_ratio(b, float(v)) - math.lgamma(float(v))) for v in ua])
     lbt = lb_u[inv] + a * logx + b * logxc
     flip = ~(x < (a + 1.0) / (a + b + 2.0))
-    front = np.where(flip, _exp(lbt) / b, _exp(lbt) / a)
+    e = _exp(lbt)
+    front = np.where(flip, e / b, e / a)
     tail = np.empty(r.shape)
     f = flip
     tail[f] = 0.5 * (1.0 - front[f] * _betacf_many(np.full(f.sum(), b), a[f], xc[f]))
@@ -536,7 +540,9 @@ def _apply(kernel: Callable[..., float], *args: ArrayLike) -> Array:
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
     shape = arrays[0].shape
     flat = np.stack([a.ravel() for a in arrays], axis=1)
-    if flat.shape[0] > 1:
+    if flat.shape[0] > 1 and (flat == flat[0]).all():  # one value: the usual batch
+        flat, inv = flat[:1], np.zeros(flat.shape[0], dtype=np.intp)
+    elif flat.shape[0] > 1:
         flat, inv = np.unique(flat, axis=0, return_inverse=True)
     else:
         inv = np.zeros(flat.shape[0], dtype=np.intp)
