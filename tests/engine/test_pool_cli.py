@@ -252,6 +252,17 @@ def test_level_close_to_one_still_works(capsys: pytest.CaptureFixture[str], root
                for a in doc["analyses"] if a["estimate"] is not None)
 
 
+@pytest.mark.parametrize("level", ["1e-300", "5e-324"])
+def test_a_level_near_zero_gives_an_interval_of_zero_width(capsys: pytest.CaptureFixture[str],
+                                                           root: Path, level: str) -> None:
+    doc = run_json(capsys, "pool", str(root / "studies"), "--format", "json", "--level", level)
+    pooled = [a for a in doc["analyses"] if a["estimate"] is not None and a["k"] > 1]
+    assert pooled
+    for a in pooled:
+        assert a["ci_low"] == pytest.approx(a["estimate"], rel=1e-9)
+        assert a["ci_high"] == pytest.approx(a["estimate"], rel=1e-9)
+
+
 def test_python_api_refuses_a_level_without_a_finite_quantile() -> None:
     from metaview.errors import UsageError
     from metaview.engine.analysis import AnalysisOptions
