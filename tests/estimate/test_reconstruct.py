@@ -276,63 +276,46 @@ def test_round_trip_numbers_at_risk_within_the_fidelity_bound(trips):
             assert abs(check.reconstructed - check.published) <= bound, (trip["seed"], check)
 
 
-def landmark_misses(trip: dict) -> list[tuple[float, float]]:
-    """(distance from the truth, one patient's step there) per landmark.
-
-    The digitiser reads times to within 0.5% of the axis, so a drop that close to a
-    landmark may be read on either side of it: the truth is the true curve's range there.
-    """
-    out = []
-    own, time, slack = trip["own"], trip["time"], trip["slack"]
-    for landmark in trip["summary"].landmarks:
-        x = landmark.time_months
-        near = [at(own, x + d)[1] for d in (-slack, 0.0, slack)]
-        miss = max(0.0, landmark.estimate - max(near), min(near) - landmark.estimate)
-        at_risk = max(1, int(np.sum(time >= x)))
-        out.append((miss, at(own, x)[1] / at_risk))
-    return out
-
-
 def test_round_trip_landmarks_within_003(trips):
-    misses = [m for trip in trips for m in landmark_misses(trip)]
-    strict = [miss <= 0.03 for miss, _ in misses]
-    # within 0.03 of the truth nearly everywhere ...
-    assert sum(strict) >= 0.95 * len(strict), sum(strict) / len(strict)
-    # ... and never further than one patient's step where only a few are left at risk: the
-    # reconstruction spreads censoring uniformly, which cannot place every censored patient
-    # of a tiny risk set on the right side of a death
+    """Every landmark of every curve within 0.03 of the Kaplan-Meier estimate of the
+    simulated patients themselves (the truth the figure shows)."""
     for trip in trips:
-        for miss, step in landmark_misses(trip):
-            assert miss <= max(0.03, step + 1e-9), (trip["seed"], miss, step)
+        for landmark in trip["summary"].landmarks:
+            truth = at(trip["own"], landmark.time_months)[1]
+            assert abs(landmark.estimate - truth) <= 0.03, (
+                trip["seed"], landmark.time_months, landmark.estimate, truth)
+
+
+def median_window(own, band: float = 0.03) -> tuple[float, float]:
+    """The times the reconstructed median may take: within 10% of the stretch over which
+    the true curve passes from 0.5 + band to 0.5 - band (infinite when it never gets that
+    low).
+
+    A curve accurate to ``band`` (the landmark accuracy above) can put the median anywhere
+    the true curve lies within ``band`` of 0.5: where the true curve crosses 0.5 steeply the
+    stretch is the true median itself and this is "within 10% of the median"; where it lies
+    flat just above or below 0.5 (or ends there, so that the true median is not reached) a
+    10% criterion on the median alone is ill-posed, and the stretch is what the curve fixes.
+    """
+    upper = first_time_below(own, 0.5 + band)
+    lower = first_time_below(own, 0.5 - band)
+    return (0.9 * upper if upper is not None else math.inf,
+            1.1 * lower if lower is not None else math.inf)
 
 
 def test_round_trip_medians_within_10_percent(trips):
-    checked = within = 0
+    reached = steep = 0
     for trip in trips:
         own, got = trip["own"], trip["summary"].median
         truth = first_below_half(own, 1)
-        if truth is None or got is None:
-            # not reached by one of them: the other is where the curve is near 0.5
-            # (within 0.03, or one patient's step where only a few are left at risk)
-            other = truth if got is None else got
-            if other is not None:
-                at_risk = max(1, int(np.sum(trip["time"] >= other)))
-                tolerance = max(0.03, at(own, other - trip["slack"])[1] / at_risk) + 1e-9
-                assert min(abs(at(own, other)[1] - 0.5),
-                           abs(at(own, other - trip["slack"])[1] - 0.5)) <= tolerance, \
-                    trip["seed"]
-            continue
-        checked += 1
-        if abs(got - truth) <= 0.10 * truth:
-            within += 1
-            continue
-        # a curve lying flat near 0.5: the median jumps with a reading error of the height;
-        # the reconstructed median is then where the true curve is within 0.03 of 0.5
-        upper = first_time_below(own, 0.53)
-        lower = first_time_below(own, 0.47)
-        assert upper - trip["slack"] <= got <= (lower or math.inf) + trip["slack"], (
-            trip["seed"], got, truth)
-    assert checked >= 40 and within >= 0.9 * checked, (within, checked)
+        low, high = median_window(own)
+        value = math.inf if got is None else got
+        assert low <= value <= high, (trip["seed"], got, truth, low, high)
+        reached += truth is not None
+        if truth is not None and abs(high / 1.1 - low / 0.9) <= 0.05 * truth:
+            steep += 1  # a true median fixed to within 5% by the curve: the 10% rule itself
+            assert got is not None and abs(got - truth) <= 0.10 * truth, (trip["seed"], got)
+    assert reached >= 40 and steep >= 5, (reached, steep)
 
 
 def first_time_below(table, level):
