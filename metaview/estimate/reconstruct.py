@@ -4,18 +4,28 @@ Guyot P, Ades AE, Ouwens MJNM, Welton NJ. Enhanced secondary analysis of surviva
 reconstructing the data from published Kaplan-Meier survival curves. BMC Med Res Methodol
 2012;12:9. The algorithm, as implemented here:
 
-* The curve starts at ``(0, 1)`` (readings at time 0 are replaced by it). Each table time
-  ``t_i`` gets a point with the curve's value there (a step function: the last reading at or
-  before ``t_i``), so every risk-table interval ``[t_i, t_{i+1})`` starts with a point, also
-  an interval in which nothing was digitised.
+* The curve starts at ``(0, 1)`` (readings at time 0 are replaced by it). A table time
+  between two digitised points gets a point of its own: the step value (the earlier
+  reading), or, when a drop between the two points spans the table time and both
+  risk-table intervals around it hold digitised points, the value interpolated linearly
+  between them (a digitiser sampling along the drawn line does not mark every step).
+  An interval in which nothing was digitised is flat (step function).
 * Per interval, the number censored ``c_i`` is first guessed from the drop of the curve,
   ``round(n_i S(t_{i+1}) / S(t_i) - n_{i+1})``, and then corrected by the difference between
-  the implied and the published number at risk at ``t_{i+1}`` until they agree (or cannot:
-  then the next interval starts from the implied number, as in Guyot's code). Censoring
-  times are spread uniformly inside the interval, ``t_i + j (t_{i+1} - t_i) / (c_i + 1)``.
+  the implied and the published number at risk at ``t_{i+1}`` until they agree (Guyot's
+  iteration). Censoring times are spread uniformly inside the interval,
+  ``t_i + j (t_{i+1} - t_i) / (c_i + 1)``. When even no censoring leaves fewer at risk than
+  the table, the interval's drops are shrunk in proportion (``S_k / S(t_i)`` to a power
+  below 1) until its deaths fit the table.
+* Digitised times are read to within :data:`TIME_TOLERANCE` of the time axis, so a drop
+  that close to a table time may belong on either side of it. Each way of splitting the
+  points there is tried; the split kept is the one that matches the published number at
+  risk best and, among those, the one whose Kaplan-Meier estimate lies closest to the
+  readings (least squares); a tie keeps the split at the table time. Deaths placed across
+  a table time are timed just inside their interval, and a note counts them.
 * At each point ``k`` the deaths are ``d_k = round(n_k (1 - S_k / KM_{k-1}))`` with ``n_k``
   the number still at risk and ``KM_{k-1}`` the Kaplan-Meier estimate of the reconstruction
-  so far.
+  so far; a patient censored before a point's time leaves the risk set before its deaths.
 * The last interval (from the last table time to the end of the curve) has no number at
   risk to match: with ``events`` given, its censoring is chosen so that the reconstruction
   has that many events in total; without, it is censored at the average rate of the
@@ -136,16 +146,17 @@ def reconstruct(times: Sequence[float], survival: Sequence[float],
             if i + 2 < m:
                 last = min(last, bisect.bisect_left(t, tr[i + 2]))
             last = max(last, default)
-            best: tuple[tuple[int, float, int], _Run, int] | None = None
+            runs = []
             for e in _splits(s, lo, default, first, last):
                 run = _matched(t, s, lo, e, start, stop, n_start, km, target, tol)
                 error = run.error + _error_after(s, e, last, run.n_end, run.km)
-                key = (abs(run.n_end - target), round(error, 12), abs(e - default))
-                if best is None or key < best[0]:
-                    best = (key, run, e)
-            if best is None:  # pragma: no cover - _splits always offers the default
-                raise RuntimeError("no split of the points at a table time")
-            _, run, e = best
+                runs.append((abs(run.n_end - target), error, abs(e - default), e, run))
+            miss = min(r[0] for r in runs)
+            runs = [r for r in runs if r[0] == miss]
+            near = min(runs, key=lambda r: (r[2], r[1]))
+            fit = min(runs, key=lambda r: (r[1], r[2]))
+            chosen = fit if fit[1] < near[1] else near
+            e, run = chosen[3], chosen[4]
             censored_before += len(run.censored)
         else:
             e = len(t)
@@ -225,6 +236,7 @@ class _Run(NamedTuple):
     n_end: int  # number left at the end of the interval
     km: float  # Kaplan-Meier estimate of the reconstruction at the end
     error: float  # sum of squares of that estimate against the readings, point by point
+    shrink: float = 1.0  # power the drops were shrunk by (1: as read)
 
 
 def _splits(s: list[float], lo: int, default: int, first: int, last: int) -> list[int]:
@@ -259,8 +271,11 @@ def _death_times(t: list[float], lo: int, e: int, start: float, stop: float, end
 
 
 def _simulate(t: list[float], s: list[float], lo: int, e: int, start: float, stop: float,
-              end: float, n_start: int, n_cens: int, km: float, tol: float) -> _Run:
-    """Deaths and censoring of an interval with ``n_cens`` censored spread uniformly."""
+              end: float, n_start: int, n_cens: int, km: float, tol: float,
+              ref: list[float] | None = None) -> _Run:
+    """Deaths and censoring of an interval with ``n_cens`` censored spread uniformly
+    (the error against ``ref``, the readings, when ``s`` is a shrunk curve)."""
+    ref = s if ref is None else ref
     times = _death_times(t, lo, e, start, stop, end, tol)
     step = (end - start) / (n_cens + 1)
     cts = [start + j * step for j in range(1, n_cens + 1)]
@@ -283,7 +298,7 @@ def _simulate(t: list[float], s: list[float], lo: int, e: int, start: float, sto
                 km *= 1.0 - d / n
                 n -= d
         deaths.append(d)
-        error += (km - s[k]) ** 2
+        error += (km - ref[k]) ** 2
     while c < n_cens and n > 0:
         kept.append(cts[c])
         n -= 1
@@ -312,6 +327,32 @@ def _matched(t: list[float], s: list[float], lo: int, e: int, start: float, stop
             break
         tried.add(n_cens)
         run = _simulate(t, s, lo, e, start, stop, stop, n_start, n_cens, km, tol)
+    if best.n_end < target and 0 in tried and e > lo and s_start > 0:
+        best = _shrunk(t, s, lo, e, start, stop, n_start, km, target, tol, best)
+    return best
+
+
+def _shrunk(t: list[float], s: list[float], lo: int, e: int, start: float, stop: float,
+            n_start: int, km: float, target: int, tol: float, best: _Run) -> _Run:
+    """More deaths than the table allows even without censoring: the interval's drops
+    shrunk in proportion (``S_k / S_0`` to a power below 1) until the deaths fit."""
+    base = s[lo - 1]
+    shrunk = list(s)
+    low, high = 0.0, 1.0
+    for _ in range(30):
+        power = (low + high) / 2
+        for k in range(lo, e):
+            shrunk[k] = base * (s[k] / base) ** power if s[k] > 0 else 0.0
+        run = _simulate(t, shrunk, lo, e, start, stop, stop, n_start, 0, km, tol, ref=s)
+        if abs(run.n_end - target) < abs(best.n_end - target) or (
+                run.n_end == target and power > best.shrink):
+            best = run._replace(shrink=power)
+        if run.n_end < target:
+            high = power
+        else:
+            low = power
+        if high - low < 1e-3:
+            break
     return best
 
 
