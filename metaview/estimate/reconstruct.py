@@ -34,7 +34,8 @@ reconstructing the data from published Kaplan-Meier survival curves. BMC Med Res
 
 The reconstructed number at risk at ``t`` is the count of patients with time ``>= t``.
 :func:`km_summary` computes the Kaplan-Meier estimate, its Greenwood variance, the log-log
-interval, the median and its interval from the reconstruction with lifelines.
+interval, the median and its interval from the reconstruction (the project's own
+arithmetic, checked against lifelines in the tests; lifelines is not imported here).
 """
 
 from __future__ import annotations
@@ -456,25 +457,39 @@ class KMSummary:
 def km_summary(rec: Reconstruction, landmarks_months: Sequence[float], months_per_unit: float,
                level: float = 0.95) -> KMSummary:
     """Kaplan-Meier estimate, Greenwood SE and log-log interval at each landmark, the median
-    and its interval (the times where the interval's bounds reach 0.5), with lifelines.
-    """
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+    and its interval (the first times the interval's bounds reach 0.5).
 
-    kmf = KaplanMeierFitter(alpha=1.0 - level)
-    kmf.fit(rec.time, rec.event)
-    table = kmf.event_table
-    at = table.index.to_numpy(dtype=float)
-    d = table["observed"].to_numpy(dtype=float)
-    n = table["at_risk"].to_numpy(dtype=float)
+    Written out here (tests check it against lifelines' ``KaplanMeierFitter`` and
+    ``median_survival_times`` to 1e-9): at each distinct time ``u`` with ``n`` at risk
+    (time ``>= u``) and ``d`` deaths, ``S *= 1 - d / n`` and the Greenwood sum grows by
+    ``d / (n (n - d))``; the log-log interval is ``exp(-exp(log(-log S) +- z sqrt(G) /
+    |log S|))`` (``S`` itself where ``S`` is 0 or 1). The step function starts at time 0.
+    """
+    from metaview.distributions import norm_ppf
+
+    z = float(norm_ppf(0.5 + level / 2.0))
+    time = np.asarray(rec.time, dtype=float)
+    event = np.asarray(rec.event, dtype=np.int64)
+    at = np.unique(time)
+    deaths = np.bincount(np.searchsorted(at, time), weights=event, minlength=at.size)
+    at_risk = time.size - np.searchsorted(np.sort(time), at, side="left")
+    if at.size == 0 or at[0] > 0:
+        at = np.concatenate([[0.0], at])
+        deaths = np.concatenate([[0.0], deaths])
+        at_risk = np.concatenate([[time.size], at_risk])
+    d, n = deaths.astype(float), at_risk.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
+        sf = np.cumprod(np.where(n > 0, 1.0 - d / n, 1.0))
         terms = np.where(d > 0, d / (n * (n - d)), 0.0)
-    greenwood = np.cumsum(terms)
-    sf = kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float)
-    ci = kmf.confidence_interval_.to_numpy(dtype=float)
-    timeline = kmf.timeline
-    if not np.array_equal(timeline, at):  # pragma: no cover - lifelines' default timeline
-        raise RuntimeError("lifelines' timeline differs from its event table")
+        greenwood = np.cumsum(terms)
+        log_s = np.log(sf)
+        inner = np.sqrt(greenwood) / np.abs(log_s)
+        theta = np.log(-log_s)
+        ci_low = np.exp(-np.exp(theta + z * inner))
+        ci_high = np.exp(-np.exp(theta - z * inner))
+    defined = (sf > 0) & (sf < 1) & np.isfinite(greenwood)
+    ci_low = np.where(defined, ci_low, sf)
+    ci_high = np.where(defined, ci_high, sf)
     out = []
     for months in landmarks_months:
         x = months / months_per_unit
@@ -484,19 +499,19 @@ def km_summary(rec: Reconstruction, landmarks_months: Sequence[float], months_pe
         else:
             est = float(sf[j])
             var = est * est * float(greenwood[j]) if math.isfinite(greenwood[j]) else math.nan
-            lo, hi = float(ci[j, 0]), float(ci[j, 1])
+            lo, hi = float(ci_low[j]), float(ci_high[j])
         out.append(Landmark(float(months), est, math.sqrt(var) if var >= 0 else math.nan,
                             lo, hi, rec.at_risk(x)))
-    median = _finite(kmf.median_survival_time_)
-    bounds = median_survival_times(kmf.confidence_interval_)
-    m_low, m_high = (_finite(v) for v in bounds.to_numpy(dtype=float)[0])
-    return KMSummary(rec.n, rec.events, median, m_low, m_high, tuple(out), level,
-                     tuple(float(x) for x in kmf.timeline), tuple(float(x) for x in sf))
+    return KMSummary(rec.n, rec.events, _first_below_half(at, sf),
+                     _first_below_half(at, ci_low), _first_below_half(at, ci_high),
+                     tuple(out), level, tuple(float(x) for x in at),
+                     tuple(float(x) for x in sf))
 
 
-def _finite(x: float) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+def _first_below_half(at: np.ndarray, values: np.ndarray) -> float | None:
+    """The first time the step function reaches 0.5 (None: never)."""
+    below = np.flatnonzero(values <= 0.5 + 1e-12)  # exactly 0.5 whatever the rounding
+    return float(at[below[0]]) if below.size else None
 
 
 # --------------------------------------------------------------------------- per study
