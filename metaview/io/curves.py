@@ -109,9 +109,7 @@ def _curve(node: yaml.MappingNode, path: str, study_path: Path, patients: Any,
     values: dict[str, Any] = {}
     for name, spec in _CURVE_SPECS.items():
         if name not in items:
-            if spec.required:
-                example = f", e.g. {name}: {spec.example}" if spec.example else ""
-                ck.add(line, f"{path}.{name}", "missing", f"add it: {spec.description}{example}")
+            ck.missing(line, f"{path}.{name}", spec)
             continue
         value_node = items[name][1]
         if spec.kind == "at_risk_table":
@@ -156,8 +154,7 @@ def _at_risk(node: yaml.Node, path: str, patients: Any, ck: ld._Checker) -> Any:
     lists: dict[str, list[Any]] = {}
     for name, spec in _AT_RISK_SPECS.items():
         if name not in items:
-            ck.add(line, f"{path}.{name}", "missing", f"add it: {spec.description}, e.g. "
-                   f"{name}: {spec.example}")
+            ck.missing(line, f"{path}.{name}", spec)
             continue
         lists[name] = _list(spec, items[name][1], f"{path}.{name}", ck)
     if len(ck.problems) > before or any(v is ld._BAD for v in lists.values()):

@@ -949,6 +949,12 @@ class _Checker:
             message = f"{message} ({fix})"
         self.problems.append(Problem(self.display, line, _escaped(message)))
 
+    def missing(self, line: int | None, key: str, spec: sc.FieldSpec) -> None:
+        """Report ``key`` as missing when its field is required (else nothing)."""
+        if spec.required:
+            example = f", e.g. {spec.name}: {spec.example}" if spec.example else ""
+            self.add(line, key, "missing", f"add it: {spec.description}{example}")
+
     # ----------------------------------------------------------------- mappings
 
     def items(self, node: yaml.MappingNode, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -1429,9 +1435,7 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
     root_line = _line(root)
     for name, spec in _STUDY_SPECS.items():
         if name not in items:
-            if spec.required:
-                example = f", e.g. {name}: {spec.example}" if spec.example else ""
-                ck.add(root_line, name, "missing", f"add it: {spec.description}{example}")
+            ck.missing(root_line, name, spec)
             continue
         node = items[name][1]
         if spec.kind == "characteristics":
@@ -1708,9 +1712,7 @@ def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
     values: dict[str, Any] = {}
     for name, spec in _OUTCOME_SPECS.items():
         if name not in items:
-            if spec.required:
-                example = f", e.g. {name}: {spec.example}" if spec.example else ""
-                ck.add(line, f"{path}.{name}", "missing", f"add it: {spec.description}{example}")
+            ck.missing(line, f"{path}.{name}", spec)
             continue
         value_node = items[name][1]
         if spec.kind == "proportion":

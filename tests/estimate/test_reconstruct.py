@@ -50,29 +50,76 @@ def first_below_half(table, column):
     return None
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_lifelines_summary_equals_own_arithmetic(seed):
+def lifelines_reference(time: np.ndarray, event: np.ndarray, level: float = 0.95):
+    """lifelines' Kaplan-Meier fit: timeline, survival, interval, median and its interval."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter(alpha=1 - level).fit(time, event)
+    bounds = median_survival_times(kmf.confidence_interval_).to_numpy(dtype=float)[0]
+    return (kmf.timeline, kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float),
+            kmf.confidence_interval_.to_numpy(dtype=float),
+            [float(kmf.median_survival_time_), float(bounds[0]), float(bounds[1])])
+
+
+def simulated_sample(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(15, 200))
+    n = int(rng.integers(1, 200)) if seed % 4 else int(rng.integers(15, 200))
     true = rng.weibull(1.3, n) * 20
     cens = rng.uniform(5, 60, n)
-    time = np.round(np.minimum(true, cens), 1)
+    time = np.round(np.minimum(true, cens), seed % 3)  # whole months give many ties
     event = (true <= cens).astype(int)
-    rec = reconstruct([0.0, 1.0], [1.0, 1.0], [0], [n])  # a container with the right shape
+    if seed % 5 == 0:
+        event[:] = 1  # the curve reaches 0
+    return time, event
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_summary_equals_lifelines(seed):
+    """km_summary (the command path, without lifelines) against lifelines to 1e-9."""
+    time, event = simulated_sample(seed)
+    rec = reconstruct([0.0, 1.0], [1.0, 1.0], [0], [1])  # a container with the right shape
     rec = type(rec)(time, event, ())
-    summary = km_summary(rec, [6, 12, 24], months_per_unit=1.0)
-    own = own_km(time, event)
-    assert summary.n == n and summary.events == int(event.sum())
+    level = 0.9 if seed % 2 else 0.95
+    summary = km_summary(rec, [3, 6, 12, 24, 100], months_per_unit=1.0, level=level)
+    timeline, sf, ci, medians = lifelines_reference(time, event, level)
+    np.testing.assert_allclose(summary.timeline, timeline, rtol=0, atol=0)
+    np.testing.assert_allclose(summary.survival, sf, rtol=1e-9, atol=1e-12)
+    own = own_km(time, event, level)
+    assert summary.n == time.size and summary.events == int(event.sum())
     for landmark in summary.landmarks:
-        _, s, var, lo, hi = at(own, landmark.time_months)
-        assert landmark.estimate == pytest.approx(s, rel=1e-9)
-        assert landmark.se == pytest.approx(math.sqrt(var), rel=1e-9, abs=1e-15)
-        assert landmark.ci_low == pytest.approx(lo, rel=1e-9)
-        assert landmark.ci_high == pytest.approx(hi, rel=1e-9)
+        j = int(np.searchsorted(timeline, landmark.time_months, side="right")) - 1
+        assert landmark.estimate == pytest.approx(sf[j], rel=1e-9, abs=1e-12)
+        low, high = (1.0, 1.0) if sf[j] == 1 else ci[j]
+        assert landmark.ci_low == pytest.approx(low, rel=1e-9, abs=1e-12)
+        assert landmark.ci_high == pytest.approx(high, rel=1e-9, abs=1e-12)
+        _, _, var, _, _ = at(own, landmark.time_months)  # Greenwood written out
+        if math.isfinite(var):
+            assert landmark.se == pytest.approx(math.sqrt(var), rel=1e-9, abs=1e-15)
         assert landmark.at_risk == int(np.sum(time >= landmark.time_months))
-    assert summary.median == first_below_half(own, 1)
-    assert summary.median_ci_low == first_below_half(own, 3)
-    assert summary.median_ci_high == first_below_half(own, 4)
+    columns = (sf, ci[:, 0], ci[:, 1])
+    got = (summary.median, summary.median_ci_low, summary.median_ci_high)
+    for mine, reference, column in zip(got, medians, columns):
+        expected = reference if math.isfinite(reference) else None
+        if mine != expected:
+            # a step exactly at 0.5: lifelines' rounding may put it a hair above; 0.5 is
+            # reached there, and the median is that time
+            assert np.any(np.abs(column - 0.5) < 1e-9), (seed, mine, expected)
+            assert mine == float(timeline[np.flatnonzero(column <= 0.5 + 1e-9)[0]])
+
+
+def test_summary_does_not_import_lifelines():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from metaview.estimate.reconstruct import Reconstruction, km_summary\n"
+            "rec = Reconstruction(np.array([1.0, 2, 3]), np.array([1, 0, 1]), ())\n"
+            "km_summary(rec, [2.5], 1.0)\n"
+            "print('lifelines' in sys.modules, 'pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
 
 
 def test_landmarks_are_in_months_whatever_the_unit():
@@ -276,63 +323,46 @@ def test_round_trip_numbers_at_risk_within_the_fidelity_bound(trips):
             assert abs(check.reconstructed - check.published) <= bound, (trip["seed"], check)
 
 
-def landmark_misses(trip: dict) -> list[tuple[float, float]]:
-    """(distance from the truth, one patient's step there) per landmark.
-
-    The digitiser reads times to within 0.5% of the axis, so a drop that close to a
-    landmark may be read on either side of it: the truth is the true curve's range there.
-    """
-    out = []
-    own, time, slack = trip["own"], trip["time"], trip["slack"]
-    for landmark in trip["summary"].landmarks:
-        x = landmark.time_months
-        near = [at(own, x + d)[1] for d in (-slack, 0.0, slack)]
-        miss = max(0.0, landmark.estimate - max(near), min(near) - landmark.estimate)
-        at_risk = max(1, int(np.sum(time >= x)))
-        out.append((miss, at(own, x)[1] / at_risk))
-    return out
-
-
 def test_round_trip_landmarks_within_003(trips):
-    misses = [m for trip in trips for m in landmark_misses(trip)]
-    strict = [miss <= 0.03 for miss, _ in misses]
-    # within 0.03 of the truth nearly everywhere ...
-    assert sum(strict) >= 0.95 * len(strict), sum(strict) / len(strict)
-    # ... and never further than one patient's step where only a few are left at risk: the
-    # reconstruction spreads censoring uniformly, which cannot place every censored patient
-    # of a tiny risk set on the right side of a death
+    """Every landmark of every curve within 0.03 of the Kaplan-Meier estimate of the
+    simulated patients themselves (the truth the figure shows)."""
     for trip in trips:
-        for miss, step in landmark_misses(trip):
-            assert miss <= max(0.03, step + 1e-9), (trip["seed"], miss, step)
+        for landmark in trip["summary"].landmarks:
+            truth = at(trip["own"], landmark.time_months)[1]
+            assert abs(landmark.estimate - truth) <= 0.03, (
+                trip["seed"], landmark.time_months, landmark.estimate, truth)
+
+
+def median_window(own, band: float = 0.03) -> tuple[float, float]:
+    """The times the reconstructed median may take: within 10% of the stretch over which
+    the true curve passes from 0.5 + band to 0.5 - band (infinite when it never gets that
+    low).
+
+    A curve accurate to ``band`` (the landmark accuracy above) can put the median anywhere
+    the true curve lies within ``band`` of 0.5: where the true curve crosses 0.5 steeply the
+    stretch is the true median itself and this is "within 10% of the median"; where it lies
+    flat just above or below 0.5 (or ends there, so that the true median is not reached) a
+    10% criterion on the median alone is ill-posed, and the stretch is what the curve fixes.
+    """
+    upper = first_time_below(own, 0.5 + band)
+    lower = first_time_below(own, 0.5 - band)
+    return (0.9 * upper if upper is not None else math.inf,
+            1.1 * lower if lower is not None else math.inf)
 
 
 def test_round_trip_medians_within_10_percent(trips):
-    checked = within = 0
+    reached = steep = 0
     for trip in trips:
         own, got = trip["own"], trip["summary"].median
         truth = first_below_half(own, 1)
-        if truth is None or got is None:
-            # not reached by one of them: the other is where the curve is near 0.5
-            # (within 0.03, or one patient's step where only a few are left at risk)
-            other = truth if got is None else got
-            if other is not None:
-                at_risk = max(1, int(np.sum(trip["time"] >= other)))
-                tolerance = max(0.03, at(own, other - trip["slack"])[1] / at_risk) + 1e-9
-                assert min(abs(at(own, other)[1] - 0.5),
-                           abs(at(own, other - trip["slack"])[1] - 0.5)) <= tolerance, \
-                    trip["seed"]
-            continue
-        checked += 1
-        if abs(got - truth) <= 0.10 * truth:
-            within += 1
-            continue
-        # a curve lying flat near 0.5: the median jumps with a reading error of the height;
-        # the reconstructed median is then where the true curve is within 0.03 of 0.5
-        upper = first_time_below(own, 0.53)
-        lower = first_time_below(own, 0.47)
-        assert upper - trip["slack"] <= got <= (lower or math.inf) + trip["slack"], (
-            trip["seed"], got, truth)
-    assert checked >= 40 and within >= 0.9 * checked, (within, checked)
+        low, high = median_window(own)
+        value = math.inf if got is None else got
+        assert low <= value <= high, (trip["seed"], got, truth, low, high)
+        reached += truth is not None
+        if truth is not None and abs(high / 1.1 - low / 0.9) <= 0.05 * truth:
+            steep += 1  # a true median fixed to within 5% by the curve: the 10% rule itself
+            assert got is not None and abs(got - truth) <= 0.10 * truth, (trip["seed"], got)
+    assert reached >= 40 and steep >= 5, (reached, steep)
 
 
 def first_time_below(table, level):
