@@ -11,6 +11,7 @@ The statistics match R's metafor. From Python::
 The verbs (:func:`load_studies`, :func:`pool`, :func:`compare`, :func:`forest`,
 :func:`report`, :func:`pool_counts`, :func:`pool_estimates`) live in :mod:`metaview.api`
 and are imported on first use, so ``import metaview`` (and the command line) stays fast.
+``metaview.report`` is also the report subpackage; calling it is :func:`metaview.api.report`.
 ``metaview.engine`` is the pooling engine, ``metaview.io`` the study file format.
 """
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
+    if name == "report":  # the subpackage, callable as metaview.api.report
+        import importlib
+
+        return importlib.import_module("metaview.report")
     if name in _API:
         from metaview import api
 

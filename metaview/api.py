@@ -344,10 +344,10 @@ def _options(
     endpoints = [endpoint] if isinstance(endpoint, str) else endpoint
     excluded = [exclude] if isinstance(exclude, str) else exclude
     return AnalysisOptions(
-        endpoints=None if endpoints is None else tuple(endpoints),
+        endpoints=endpoints,  # type: ignore[arg-type]
         time_months=time, model=model, tau2_method=tau2, ci_method=ci,  # type: ignore[arg-type]
         scale=scale, study_ci=study_ci, level=level,  # type: ignore[arg-type]
-        group_by=None if no_group else group_by, exclude=tuple(excluded),
+        group_by=None if no_group else group_by, exclude=excluded,  # type: ignore[arg-type]
         leave_one_out=leave_one_out, prefer_curves=prefer_curves, tau_prior=tau_prior,
         mu_prior=mu_prior, likelihood=likelihood,  # type: ignore[arg-type]
     )
@@ -576,7 +576,7 @@ def forest(
     *,
     ax: Axes | None = None,
     fig: Figure | None = None,
-    comparisons: Iterable[Comparison] = (),
+    comparisons: Iterable[Comparison] | None = None,
     studies: Sequence[Study] | None = None,
     title: str | None = None,
     width: float | str | None = "double",
@@ -600,7 +600,10 @@ def forest(
         while notebooks display the returned figure).
     comparisons : sequence of Comparison, optional
         From :func:`compare`: the index study's group then shows the literature without
-        and with the index, and the comparison's p-value.
+        and with the index, and the comparison's p-value. Default: for a
+        :class:`PoolResults` with an index study, its comparisons are computed (as
+        ``metaview forest`` does); otherwise none (a group holding the index study then
+        shows no "literature without the index" estimate).
     studies : sequence of Study, optional
         Order the rows (``sort``) and fill the n column; default: the studies of a
         :class:`PoolResults`.
@@ -634,12 +637,35 @@ def forest(
         raise UsageError("nothing to draw: no results were given")
     if studies is None:
         studies = results.studies if isinstance(results, PoolResults) else ()
-    comps = list(comparisons)
+    if comparisons is None:
+        comps = _index_comparisons(results) if isinstance(results, PoolResults) else []
+    else:
+        comps = list(comparisons)
     if ax is None:
         return forest_plot(items, comparisons=comps, studies=studies, title=title, fig=fig,
                            width=width, font_size=font_size, sort=sort)
     return _into_axes(ax, forest_plot(items, comparisons=comps, studies=studies, title=title,
                                       width=width, font_size=font_size, sort=sort))
+
+
+def _index_comparisons(results: PoolResults) -> list[Comparison]:
+    """The index study against the others for the endpoints of ``results``, when it can be
+    compared (as ``metaview forest`` draws them)."""
+    from dataclasses import replace as with_options
+
+    from metaview.engine.analysis import compare as run_compare
+    from metaview.errors import AnalysisError
+
+    options = results.options
+    index = next((s.id for s in results.studies if s.index), None)
+    if options is None or index is None or index in options.exclude:
+        return []
+    endpoints = tuple(dict.fromkeys(r.endpoint for r in results))
+    try:
+        return run_compare(results.studies, index,
+                           with_options(options, endpoints=endpoints, leave_one_out=False))
+    except AnalysisError:
+        return []
 
 
 def _into_axes(ax: Axes, plot: Figure) -> Figure:
