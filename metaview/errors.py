@@ -34,8 +34,11 @@ class StudyFileError(MetaviewError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class UsageError(MetaviewError):
-    """An option or a combination of options that cannot be used."""
+class UsageError(MetaviewError, ValueError):
+    """An option or a combination of options that cannot be used.
+
+    Also a ``ValueError``, as Python code expects of a bad argument value.
+    """
 
     exit_code = 2
 

@@ -328,36 +328,37 @@ class PooledResult:
         return _clean(out)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: one row per study, then the pooled row (what a forest plot draws)."""
-        import pandas as pd
+        """The tidy table of this analysis: one row per study, the pooled row, then the
+        studies left out (column ``row``: ``study``, ``pooled``, ``excluded``).
 
-        rows = [{"row": "study", **s.to_dict()} for s in self.studies]
-        rows.append(
-            {
-                "row": "pooled",
-                "id": None,
-                "label": "Pooled",
-                "estimate": self.estimate,
-                "ci_low": self.ci_low,
-                "ci_high": self.ci_high,
-                "pi_low": self.pi_low,
-                "pi_high": self.pi_high,
-                "yi": self.theta,
-                "vi": None if self.se is None else self.se**2,
-                "weight": 100.0 if self.k else None,
-            }
-        )
-        frame = pd.DataFrame(rows)
-        frame.insert(0, "endpoint", self.endpoint)
-        frame.insert(1, "time_months", self.time_months)
-        frame.insert(2, "group", self.group)
-        return frame
+        The columns are those of ``metaview pool --format csv``
+        (:data:`metaview.tidy.POOL_COLUMNS`); numbers are not rounded.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from metaview.tidy import pool_frame
+
+        return pool_frame([self])
 
     def summary(self) -> str:
-        """A few lines of text describing the pooled result."""
-        from metaview.render.format import summary_text
+        """The text ``metaview pool --endpoint E`` prints for this analysis: the headline
+        line, each study's row, heterogeneity and the notes.
 
-        return summary_text(self)
+        Returns
+        -------
+        str
+        """
+        from metaview.api import summary_text
+
+        return summary_text([self], detail=True)
+
+    def _repr_html_(self) -> str:
+        """A table of the result and its studies, for notebooks."""
+        from metaview.api import results_html
+
+        return results_html([self])
 
 
 _BAYES_FIELDS = frozenset({"tau_median", "tau_ci_low", "tau_ci_high", "tau_prior", "mu_prior",

@@ -35,34 +35,12 @@ def run(args: argparse.Namespace) -> int:
         write_json({"metaview_version": __version__, "index": index_id,
                     "comparisons": [c.to_dict() for c in comparisons]})
     elif out_format is OutputFormat.CSV:
-        import csv
-        import io
+        from metaview.tidy import compare_csv
 
-        buf = io.StringIO()
-        cols = ["endpoint", "time_months", "group", "index", "index_estimate", "index_ci_low",
-                "index_ci_high", "k_others", "pooled_estimate", "pooled_ci_low",
-                "pooled_ci_high", "pi_low", "pi_high", "scale", "difference", "diff_ci_low",
-                "diff_ci_high", "z", "pvalue", "inside_pi"]
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(cols)
-        for c in comparisons:
-            p = c.pooled
-            w.writerow([fmt.csv_text(v) for v in (
-                c.endpoint, _s(c.time_months), _s(p.group), c.index.id,
-                *map(_s, (c.index.estimate, c.index.ci_low, c.index.ci_high)), p.k,
-                *map(_s, (p.estimate, p.ci_low, p.ci_high, p.pi_low, p.pi_high)),
-                c.scale, *map(_s, (c.difference, c.diff_ci_low, c.diff_ci_high, c.z,
-                                   c.pvalue)), _s(c.inside_pi))])
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(compare_csv(comparisons))
     else:
         sys.stdout.write("\n\n".join(describe(c) for c in comparisons) + "\n")
     return 0
-
-
-def _s(v: object) -> str:
-    if v is None:
-        return ""
-    return f"{v:.10g}" if isinstance(v, float) else str(v)  # 10 significant digits
 
 
 def describe_bayes(c: Comparison) -> str:

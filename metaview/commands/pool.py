@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import re
 import sys
 import textwrap
@@ -23,6 +21,7 @@ from metaview.commands._common import (
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
 from metaview.render import format as fmt
+from metaview.tidy import POOL_COLUMNS, pool_csv
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,45 +69,14 @@ def run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ CSV
 
-CSV_COLUMNS = ("endpoint", "time_months", "group", "row", "id", "label", "count", "total",
-               "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "weight", "yi", "vi",
-               "approximate", "k", "tau2", "i2", "q", "q_pvalue", "model", "scale",
-               "tau2_method", "ci_method", "level", "reason", "reconstructed")
-
-
-def csv_rows(results: Sequence[PooledResult]) -> list[dict[str, Any]]:
-    """Tidy rows: each analysis's studies, its pooled row, then the studies left out."""
-    rows: list[dict[str, Any]] = []
-    for r in results:
-        common = {"endpoint": r.endpoint, "time_months": r.time_months, "group": r.group,
-                  "model": r.model, "scale": r.scale, "tau2_method": r.tau2_method,
-                  "ci_method": r.ci_method, "level": r.level}
-        for s in r.studies:
-            rows.append({**common, "row": "study", "id": s.id, "label": s.label,
-                         "count": s.count, "total": s.total, "estimate": s.estimate,
-                         "ci_low": s.ci_low, "ci_high": s.ci_high, "weight": s.weight,
-                         "yi": s.yi, "vi": s.vi, "approximate": s.approximate,
-                         "reconstructed": s.reconstructed})
-        rows.append({**common, "row": "pooled", "label": "Pooled", "estimate": r.estimate,
-                     "ci_low": r.ci_low, "ci_high": r.ci_high, "pi_low": r.pi_low,
-                     "pi_high": r.pi_high, "yi": r.theta,
-                     "vi": None if r.se is None else r.se**2, "k": r.k, "tau2": r.tau2,
-                     "i2": r.i2, "q": r.q, "q_pvalue": r.q_pvalue})
-        for e in r.excluded:
-            rows.append({**common, "row": "excluded", "id": e.id, "label": e.label,
-                         "reason": e.reason})
-    return rows
+#: the columns of --format csv (the tidy results table, :mod:`metaview.tidy`)
+CSV_COLUMNS = POOL_COLUMNS
 
 
 def to_csv(results: Sequence[PooledResult]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in csv_rows(results):
-        # 10 significant digits, as the report; text cells neutralised against formulas
-        writer.writerow({k: ("" if v is None else f"{v:.10g}" if isinstance(v, float)
-                             else fmt.csv_text(v)) for k, v in row.items()})
-    return buf.getvalue()
+    """The text of ``--format csv``: each analysis's studies, its pooled row, then the
+    studies left out (:func:`metaview.tidy.pool_csv`)."""
+    return pool_csv(results)
 
 
 # ------------------------------------------------------------------ table

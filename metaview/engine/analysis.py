@@ -34,13 +34,55 @@ DEFAULT_TIME = 12.0
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """Everything that decides an analysis (the command line's analysis options)."""
+    """Everything that decides an analysis (the command line's analysis options).
+
+    Every way of building it checks and normalises the values (``__post_init__``): option
+    values may be given as the enums of :mod:`metaview.choices` or as their plain strings
+    (case-insensitive), and a bad value or combination raises
+    :class:`~metaview.errors.UsageError` (a ``ValueError``) naming the option and the
+    values it takes. The engine then only sees enums.
+
+    Parameters
+    ----------
+    endpoints
+        Endpoint tokens to analyse (``("OS", "PFS")``); None: every endpoint found.
+    time_months
+        Landmark in months; None: 12 for endpoints reported with a time.
+    model
+        ``random`` (default), ``common``, ``glmm`` or ``bayes``.
+    tau2_method
+        ``REML`` (default), ``ML``, ``DL``, ``PM``, ``HS``, ``SJ``, ``HE`` or ``EB``; always
+        ``ML`` for the GLMM.
+    ci_method
+        ``z``, ``hk`` or ``hk-adhoc``; ``z`` or ``t`` for the GLMM. None (default):
+        ``hk-adhoc``, and ``z`` for the GLMM.
+    scale
+        ``logit`` (default), ``cloglog``, ``log``, ``arcsine``, ``pft`` or ``raw``.
+    study_ci
+        Per-study interval for counts: ``wilson`` (default), ``clopper-pearson``,
+        ``agresti-coull``, ``jeffreys`` or ``wald``.
+    level
+        Confidence level, strictly between 0 and 1 (default 0.95).
+    group_by
+        A top-level field or a characteristic to analyse groups by (default ``arm``);
+        None: no grouping.
+    exclude
+        Ids of studies to leave out.
+    leave_one_out
+        Refit without each study.
+    prefer_curves
+        Use the landmark read from a reconstructed curve even where the paper prints it.
+    tau_prior, mu_prior, likelihood
+        ``model="bayes"`` only: priors (``"half-normal:1"``, ``"normal:0,2"``, or the prior
+        objects of :mod:`metaview.engine.bayes`) and ``normal`` or ``binomial``.
+    """
 
     endpoints: tuple[str, ...] | None = None
     time_months: float | None = None
     model: Model = Model.RANDOM
     tau2_method: Tau2Method = Tau2Method.REML
-    ci_method: CIMethod = CIMethod.HK_ADHOC
+    #: None when built: hk-adhoc, z for the GLMM
+    ci_method: CIMethod = None  # type: ignore[assignment]
     scale: Scale = Scale.LOGIT
     study_ci: StudyCI = StudyCI.WILSON
     level: float = 0.95
@@ -52,6 +94,10 @@ class AnalysisOptions:
     tau_prior: object | None = None  # --model bayes: a metaview.engine.bayes.TauPrior
     mu_prior: object | None = None  # --model bayes: a metaview.engine.bayes.MuPrior
     likelihood: Likelihood = Likelihood.NORMAL
+
+    def __post_init__(self) -> None:
+        for name, value in _checked_options(self).items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def create(
@@ -73,75 +119,114 @@ class AnalysisOptions:
         mu_prior: str = "flat",
         likelihood: str = "normal",
     ) -> AnalysisOptions:
-        """Options from plain strings, checked; a bad value or combination is a UsageError.
+        """Options from plain strings, checked; the same as calling the class.
 
         ``endpoints`` and ``exclude`` are sequences of strings (a single string is a
         TypeError, not a sequence of letters); ``endpoints=None`` means every endpoint.
+
+        Raises
+        ------
+        UsageError
+            A bad value or combination (also a ``ValueError``).
+        TypeError
+            A value of the wrong type (``endpoints="OS"``).
         """
-        endpoints = _strings(endpoints, "endpoints", "['OS']", allow_none=True)
-        exclude = _strings(exclude, "exclude", "['zuma1']", allow_none=False)
-        if group_by is not None and not isinstance(group_by, str):
-            raise TypeError(f"group_by must be a field name (str) or None, "
-                            f"not {type(group_by).__name__}")
-        m = parse(Model, model, option="--model")
-        sc = parse(Scale, scale, option="--scale")
-        if ci_method is None:
-            ci = CIMethod.Z if m is Model.GLMM else CIMethod.HK_ADHOC
-        else:
-            ci = parse(CIMethod, ci_method, option="--ci")
-        if m is Model.GLMM:
-            if sc is not Scale.LOGIT:
-                raise UsageError(f"--model glmm works on the logit scale only, not --scale {sc}")
-            if ci not in (CIMethod.Z, CIMethod.T):
-                raise UsageError(f"--model glmm takes --ci z or t, not {ci}")
-        elif ci is CIMethod.T:
-            raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
-        lik = parse(Likelihood, likelihood, option="--likelihood")
-        tau_p = mu_p = None
-        if m is Model.BAYES:
-            from metaview.engine import bayes
-
-            if tau_prior is None:
-                if sc not in (Scale.LOGIT, Scale.CLOGLOG, Scale.LOG):
-                    raise UsageError(f"--model bayes on the {sc} scale needs --tau-prior (the "
-                                     "default half-normal:1 is for the logit, cloglog and log "
-                                     f"scales; valid forms: {bayes.TAU_PRIOR_FORMS})")
-                tau_p = bayes.DEFAULT_TAU_PRIOR
-            else:
-                tau_p = bayes.parse_tau_prior(tau_prior)
-            mu_p = bayes.parse_mu_prior(mu_prior)
-            if lik is Likelihood.BINOMIAL and sc is not Scale.LOGIT:
-                raise UsageError(f"--likelihood binomial works on the logit scale only, not "
-                                 f"--scale {sc}")
-        elif tau_prior is not None or mu_prior != "flat" or lik is not Likelihood.NORMAL:
-            raise UsageError("--tau-prior, --mu-prior and --likelihood are for --model bayes")
-        if not 0.0 < level < 1.0:
-            raise UsageError(f"--level must lie between 0 and 1, not {level}")
-        from metaview.distributions import finite_quantiles
-
-        if not finite_quantiles(level):
-            raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
-                             "infinite; use at most 0.9999999")
-        if time_months is not None and not (time_months > 0 and math.isfinite(time_months)):
-            raise UsageError(f"--time must be a positive number of months, not {time_months}")
-        eps = None
-        if endpoints:
-            blank = [e for e in endpoints if not e.strip()]
-            if blank:
-                raise UsageError(f"--endpoint {blank[0]!r}: an endpoint token cannot be empty "
-                                 "(e.g. --endpoint OS)")
-            eps = tuple(dict.fromkeys(e.strip().upper() for e in endpoints))
-        if group_by is not None and not group_by.strip():
-            raise UsageError("--group-by '': give a field name, e.g. --group-by arm "
-                             "(or --no-group)")
         return cls(
-            endpoints=eps, time_months=time_months, model=m,
-            tau2_method=Tau2Method.ML if m is Model.GLMM else parse(Tau2Method, tau2_method,
-                                                                    option="--tau2"),
-            ci_method=ci, scale=sc, study_ci=parse(StudyCI, study_ci, option="--study-ci"),
-            level=level, group_by=group_by, exclude=tuple(exclude), leave_one_out=leave_one_out,
-            prefer_curves=prefer_curves, tau_prior=tau_p, mu_prior=mu_p, likelihood=lik,
+            endpoints=endpoints, time_months=time_months, model=model,  # type: ignore[arg-type]
+            tau2_method=tau2_method, ci_method=ci_method, scale=scale,  # type: ignore[arg-type]
+            study_ci=study_ci, level=level, group_by=group_by,  # type: ignore[arg-type]
+            exclude=exclude, leave_one_out=leave_one_out,  # type: ignore[arg-type]
+            prefer_curves=prefer_curves, tau_prior=tau_prior, mu_prior=mu_prior,
+            likelihood=likelihood,  # type: ignore[arg-type]
         )
+
+
+def _checked_options(o: AnalysisOptions) -> dict[str, object]:
+    """The fields of ``o`` checked and normalised (enums, tuples, upper-case endpoints)."""
+    endpoints = _strings(o.endpoints, "endpoints", "['OS']", allow_none=True)
+    exclude = _strings(o.exclude, "exclude", "['zuma1']", allow_none=False)
+    group_by = o.group_by
+    if group_by is not None and not isinstance(group_by, str):
+        raise TypeError(f"group_by must be a field name (str) or None, "
+                        f"not {type(group_by).__name__}")
+    for name in ("leave_one_out", "prefer_curves"):
+        if not isinstance(getattr(o, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, not {getattr(o, name)!r}")
+    m = parse(Model, o.model, option="--model")
+    sc = parse(Scale, o.scale, option="--scale")
+    if o.ci_method is None:
+        ci = CIMethod.Z if m is Model.GLMM else CIMethod.HK_ADHOC
+    else:
+        ci = parse(CIMethod, o.ci_method, option="--ci")
+    if m is Model.GLMM:
+        if sc is not Scale.LOGIT:
+            raise UsageError(f"--model glmm works on the logit scale only, not --scale {sc}")
+        if ci not in (CIMethod.Z, CIMethod.T):
+            raise UsageError(f"--model glmm takes --ci z or t, not {ci}")
+    elif ci is CIMethod.T:
+        raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
+    tau2 = parse(Tau2Method, o.tau2_method, option="--tau2")
+    lik = parse(Likelihood, o.likelihood, option="--likelihood")
+    tau_p, mu_p = o.tau_prior, o.mu_prior
+    if m is Model.BAYES:
+        from metaview.engine import bayes
+
+        if tau_p is None:
+            if sc not in (Scale.LOGIT, Scale.CLOGLOG, Scale.LOG):
+                raise UsageError(f"--model bayes on the {sc} scale needs --tau-prior (the "
+                                  "default half-normal:1 is for the logit, cloglog and log "
+                                  f"scales; valid forms: {bayes.TAU_PRIOR_FORMS})")
+            tau_p = bayes.DEFAULT_TAU_PRIOR
+        elif isinstance(tau_p, str):
+            tau_p = bayes.parse_tau_prior(tau_p)
+        if mu_p is None or isinstance(mu_p, str):
+            mu_p = bayes.parse_mu_prior(mu_p or "flat")
+        if lik is Likelihood.BINOMIAL and sc is not Scale.LOGIT:
+            raise UsageError(f"--likelihood binomial works on the logit scale only, not "
+                              f"--scale {sc}")
+    elif tau_p is not None or mu_p not in (None, "flat") or lik is not Likelihood.NORMAL:
+        raise UsageError("--tau-prior, --mu-prior and --likelihood are for --model bayes")
+    else:
+        mu_p = None
+    level = o.level
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)):
+        raise TypeError(f"level must be a number, e.g. level=0.95, not {level!r}")
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise UsageError(f"--level must lie between 0 and 1, not {level}")
+    from metaview.distributions import finite_quantiles
+
+    if not finite_quantiles(level):
+        raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
+                          "infinite; use at most 0.9999999")
+    time_months = o.time_months
+    if time_months is not None:
+        if isinstance(time_months, bool) or not isinstance(time_months,
+                                                           (int, float, np.number)):
+            raise TypeError(f"time_months must be a number of months, e.g. 12, "
+                            f"not {time_months!r}")
+        time_months = float(time_months)
+        if not (time_months > 0 and math.isfinite(time_months)):
+            raise UsageError(f"--time must be a positive number of months, not "
+                              f"{time_months:g}")
+    eps = None
+    if endpoints:
+        blank = [e for e in endpoints if not e.strip()]
+        if blank:
+            raise UsageError(f"--endpoint {blank[0]!r}: an endpoint token cannot be empty "
+                              "(e.g. --endpoint OS)")
+        eps = tuple(dict.fromkeys(e.strip().upper() for e in endpoints))
+    if group_by is not None and not group_by.strip():
+        raise UsageError("--group-by '': give a field name, e.g. --group-by arm "
+                          "(or --no-group)")
+    return {
+        "endpoints": eps, "time_months": time_months, "model": m,
+        "tau2_method": Tau2Method.ML if m is Model.GLMM else tau2, "ci_method": ci,
+        "scale": sc, "study_ci": parse(StudyCI, o.study_ci, option="--study-ci"),
+        "level": level, "group_by": group_by, "exclude": tuple(exclude or ()),
+        "leave_one_out": bool(o.leave_one_out), "prefer_curves": bool(o.prefer_curves),
+        "tau_prior": tau_p, "mu_prior": mu_p, "likelihood": lik,
+    }
 
 
 def _strings(values: object, name: str, example: str, *,
@@ -334,12 +419,35 @@ def analyse(studies: Sequence[Study], options: AnalysisOptions) -> list[PooledRe
     return results
 
 
+def analyse_effects(
+    items: Sequence[tuple[Study, Outcome, OutcomeEffect]],
+    options: AnalysisOptions,
+) -> list[PooledResult]:
+    """The analyses of given effect sizes (one endpoint and landmark), as :func:`analyse`.
+
+    For data that are already on the pooling scale (``metaview.pool_estimates``): each item
+    is a study, the outcome it stands for and its effect (``yi``, ``vi`` and what tables
+    show), used as given.
+    """
+    studies = [s for s, _, _ in items]
+    _check(studies, options)
+    if not items:
+        raise AnalysisError("nothing to pool: no studies were given")
+    endpoint, time = items[0][1].endpoint, items[0][1].time_months
+    table = _group_table(studies, options.group_by)
+    plan = _Plan(endpoint, time)
+    plan.rows = [_Row(s, o, e, table[id(s)]) for s, o, e in items if s.id not in options.exclude]
+    plan.excluded = [(s, "excluded with --exclude") for s in studies if s.id in options.exclude]
+    return _analyse_one(studies, endpoint, time, options, table, plan)
+
+
 def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
-                 options: AnalysisOptions,
-                 table: dict[int, str | None] | None = None) -> list[PooledResult]:
+                 options: AnalysisOptions, table: dict[int, str | None] | None = None,
+                 plan: _Plan | None = None) -> list[PooledResult]:
     if table is None:
         table = _group_table(studies, options.group_by)
-    plan = _plan(studies, endpoint, time, options, table)
+    if plan is None:
+        plan = _plan(studies, endpoint, time, options, table)
     groups: list[str | None] = []
     if options.group_by is not None:
         seen = dict.fromkeys(table[id(s)] for s in studies)

@@ -10,12 +10,19 @@
 :func:`build_report` runs the analyses and draws the figures; :func:`report_files` turns
 the result into file contents (byte-identical from run to run unless a timestamp is
 given); :func:`write_report` writes them atomically.
+
+The package is also the public verb: ``metaview.report(studies_or_paths, out_dir, ...)``
+calls :func:`metaview.api.report` (a function and a subpackage cannot share the name
+``metaview.report``, so the package itself is callable).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 from metaview.report.content import Analysis, InputFile, Report, build_report
 
@@ -54,5 +61,16 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
 
     return write_files(report_files(report), out_dir)
 
+
+class _ReportPackage(types.ModuleType):
+    """This package, callable as :func:`metaview.api.report`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[Path]:
+        from metaview.api import report
+
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ReportPackage
 
 __all__ = ["Analysis", "InputFile", "Report", "build_report", "report_files", "write_report"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from metaview.render.format import csv_text
 from metaview.report.compose import provenance_rows
 from metaview.report.content import Report
+from metaview.tidy import comparison_record, frame, pooled_record, study_record
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -50,8 +51,6 @@ PROVENANCE_COLUMNS = (
     "used_in", "source", "derived", "note", "file", "line",
 )
 
-INT_COLUMNS = ("count", "total", "k", "q_df", "q_between_df", "index_count", "index_total",
-               "k_others", "at_risk", "line")
 
 
 def _analysis_sets(report: Report) -> Iterable[tuple[str, Any]]:
@@ -69,68 +68,24 @@ def _analysis_sets(report: Report) -> Iterable[tuple[str, Any]]:
 
 def studies_frame(report: Report) -> pd.DataFrame:
     """One row per study per analysis (each group and the overall one)."""
-    rows = []
-    for analysis, r in _analysis_sets(report):
-        for s in r.studies:
-            d = s.to_dict()
-            rows.append({"analysis": analysis, "endpoint": r.endpoint,
-                         "time_months": r.time_months, "group": r.group, "model": r.model,
-                         "scale": r.scale, **{c: d.get(c) for c in STUDY_COLUMNS[6:]}})
-    return _frame(rows, STUDY_COLUMNS)
+    rows = [{**study_record(r, s), "analysis": analysis}
+            for analysis, r in _analysis_sets(report) for s in r.studies]
+    return frame(rows, STUDY_COLUMNS)
 
 
 def pooled_frame(report: Report) -> pd.DataFrame:
     """One row per pooled result; ``analysis`` tells the main model from the one beside it."""
-    rows = []
-    for analysis, r in _analysis_sets(report):
-        d = r.to_dict()
-        t = r.subgroup_test
-        row = {c: d.get(c) for c in POOLED_COLUMNS}
-        row.update(
-            analysis=analysis,
-            q_between=None if t is None else t.q_between,
-            q_between_df=None if t is None else t.df,
-            q_between_pvalue=None if t is None else t.pvalue,
-            studies=";".join(s.id for s in r.studies),
-            excluded=";".join(f"{e.id}: {e.reason}" for e in r.excluded),
-            warnings=" | ".join(r.warnings),
-        )
-        rows.append(row)
-    return _frame(rows, POOLED_COLUMNS)
+    rows = [{**pooled_record(r), "analysis": analysis} for analysis, r in _analysis_sets(report)]
+    return frame(rows, POOLED_COLUMNS)
 
 
 def comparison_frame(report: Report) -> pd.DataFrame:
-    rows = []
-    for a in report.analyses:
-        for c in a.comparisons:
-            p = c.pooled
-            rows.append({
-                "endpoint": c.endpoint, "time_months": c.time_months, "group": p.group,
-                "index": c.index.id, "index_estimate": c.index.estimate,
-                "index_ci_low": c.index.ci_low, "index_ci_high": c.index.ci_high,
-                "index_count": c.index.count, "index_total": c.index.total,
-                "k_others": p.k, "others": ";".join(s.id for s in p.studies),
-                "pooled_estimate": p.estimate, "pooled_ci_low": p.ci_low,
-                "pooled_ci_high": p.ci_high, "pi_low": p.pi_low, "pi_high": p.pi_high,
-                "scale": c.scale, "difference": c.difference, "diff_ci_low": c.diff_ci_low,
-                "diff_ci_high": c.diff_ci_high, "z": c.z, "pvalue": c.pvalue,
-                "inside_pi": c.inside_pi,
-            })
-    return _frame(rows, COMPARISON_COLUMNS)
+    rows = [comparison_record(c) for a in report.analyses for c in a.comparisons]
+    return frame(rows, COMPARISON_COLUMNS)
 
 
 def provenance_frame(report: Report) -> pd.DataFrame:
-    return _frame(provenance_rows(report), PROVENANCE_COLUMNS)
-
-
-def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for c in INT_COLUMNS:
-        if c in frame.columns:
-            frame[c] = frame[c].astype("Int64")
-    return frame
+    return frame(provenance_rows(report), PROVENANCE_COLUMNS)
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
