@@ -951,3 +951,114 @@ def _binomial_shrunk(x: Array, n: Array, mu_prior: MuPrior, p: _BPass, probs: Ar
         q, _ = _density_quantiles(dens, lo, hi, probs, 128)
         out.append(Interval(*q))
     return out
+
+
+# ------------------------------------------------------------------ batched normal-normal
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Posterior median and central credible interval of mu for each of B data sets."""
+
+    median: Array
+    low: Array
+    high: Array
+    refitted: int  # replicates the shared rule did not resolve, fitted one at a time
+
+
+def _batch_mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
+    """Quantiles (B, Q) of the normal mixtures ``sum_j w[b, j] N(means[b, j], sds[b, j]^2)``:
+    :func:`mixture_quantiles` for B mixtures at once."""
+    from scipy.special import ndtr, ndtri
+
+    zp = ndtri(probs)[None, :, None]
+    M = means[:, None, :]
+    S = sds[:, None, :]
+    W = w[:, None, :]
+    comp_q = M + S * zp
+    lo = comp_q.min(axis=2)
+    hi = comp_q.max(axis=2)
+    mean = np.sum(w * means, axis=1)[:, None]
+    sd = np.sqrt(np.maximum(np.sum(w * (sds**2 + means**2), axis=1)[:, None] - mean**2, 0.0))
+    x = np.clip(mean + sd * zp[..., 0], lo, hi)
+    p = probs[None, :]
+    for _ in range(200):
+        zz = (x[..., None] - M) / S
+        F = np.sum(W * ndtr(zz), axis=2) - p
+        f = np.sum(W * np.exp(-0.5 * zz * zz) / S, axis=2) * 0.3989422804014327
+        lo = np.where(F < 0, x, lo)
+        hi = np.where(F < 0, hi, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = x - F / f
+        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+        new = np.where(bad, 0.5 * (lo + hi), new)
+        exact = np.abs(F) <= 1e-15
+        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
+                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
+        x = np.where(exact, x, new)
+        if conv.all():
+            break
+    return x
+
+
+def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
+                     mu_prior: MuPrior = FLAT, level: float = 0.95, points: int = 128,
+                     centre: float | None = None, chunk: int = 2000) -> BatchFit:
+    """The posterior of mu of the normal-normal model for B data sets at once.
+
+    All rows share one rule of ``points`` points on the tau axis (centred at ``centre``,
+    by default the prior median of tau). A row whose tau density the shared rule does not
+    resolve (the test of :func:`fit_normal`) is fitted alone with :func:`fit_normal`.
+
+    Parameters
+    ----------
+    y, v
+        (B, k) effect sizes and sampling variances.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    v = np.broadcast_to(np.asarray(v, dtype=float), y.shape)
+    if y.shape[1] == 0 and mu_prior.flat:
+        raise AnalysisError("the posterior is improper: a flat prior on mu needs at least one "
+                            "study (give --mu-prior normal:M,S)")
+    probs = _quantile_probs(level)
+    c = tau_prior.median() if centre is None else float(centre)
+    x, wq, C = _fejer(points)
+    tau, jac = _tau_axis(0.5 * (x + 1.0), c, tau_prior)
+    logprior = tau_prior.logpdf(tau) + np.log(jac)
+    out = np.full((y.shape[0], probs.size), np.nan)
+    refit: list[int] = []
+    tail = max(points // 4, 1)
+    for start in range(0, y.shape[0], chunk):
+        yb = y[start:start + chunk]
+        vb = v[start:start + chunk]
+        good = np.all(np.isfinite(yb), axis=1) & np.all(np.isfinite(vb) & (vb > 0), axis=1)
+        Wt = 1.0 / (vb[:, None, :] + (tau**2)[None, :, None])  # (b, n, k)
+        sW = Wt.sum(axis=2)
+        sWy = np.einsum("bnk,bk->bn", Wt, np.where(good[:, None], yb, 0.0))
+        if not mu_prior.flat:
+            w0 = 1.0 / mu_prior.sd**2
+            sW = sW + w0
+            sWy = sWy + w0 * mu_prior.mean
+        m = sWy / sW
+        Q = np.sum(Wt * (np.where(good[:, None], yb, 0.0)[:, None, :] - m[..., None]) ** 2,
+                   axis=2)
+        if not mu_prior.flat:
+            Q = Q + (mu_prior.mean - m) ** 2 / mu_prior.sd**2
+        logf = 0.5 * np.log(Wt).sum(axis=2) - 0.5 * np.log(sW) - 0.5 * Q + logprior
+        f = np.exp(logf - logf.max(axis=1, keepdims=True))
+        w = wq * f
+        w = w / w.sum(axis=1, keepdims=True)
+        coef = f @ C.T
+        top = np.abs(coef).max(axis=1)
+        coef_m = (f * (m - np.sum(w * m, axis=1, keepdims=True))) @ C.T
+        err = np.maximum(np.abs(coef[:, -tail:]).max(axis=1),
+                         np.abs(coef_m[:, -tail:]).max(axis=1)) / top
+        ok = good & (err <= 1e-6)
+        if ok.any():
+            out[start:start + chunk][ok] = _batch_mixture_quantiles(
+                w[ok], m[ok], np.sqrt(1.0 / sW[ok]), probs)
+        refit.extend(int(i) + start for i in np.nonzero(good & ~ok)[0])
+    for i in refit:
+        one = fit_normal(y[i], v[i], tau_prior=tau_prior, mu_prior=mu_prior, level=level)
+        out[i] = (one.mu.median, one.mu.low, one.mu.high)
+    return BatchFit(out[:, 0], out[:, 1], out[:, 2], len(refit))
