@@ -476,11 +476,6 @@ def _tau_centre(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior) -> float
     return c if c > 0 and math.isfinite(c) else c0
 
 
-#: accept a rule when the last quarter of the Chebyshev series of the tau density (and of
-#: the density times mu's conditional mean) is below this relative size
-_TAIL_OK = 1e-6
-
-
 def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
                mu_prior: MuPrior = FLAT, level: float = 0.95,
                tol: float = DEFAULT_TOL) -> BayesFit:
