@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="table or json (default: table)")
     p.add_argument("--with-glmm", action="store_true",
                    help="also refit the binomial-normal GLMM (slow: one fit at a time)")
+    p.add_argument("--with-bayes", action="store_true",
+                   help="also refit every replicate with the Bayesian normal-normal model "
+                        "(priors from --tau-prior and --mu-prior) and report the coverage "
+                        "of its credible interval")
     p.add_argument("--glmm-replicates", type=_positive_int, default=100, metavar="N",
                    help="with --with-glmm: refit the GLMM on the first N replicates "
                         "(default: 100; each fit takes about 0.2 to 0.6 s)")
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         level=options.level, replicates=args.replicates, seed=seed,
         with_glmm=args.with_glmm, glmm_replicates=args.glmm_replicates, glmm_ci=glmm_ci,
         progress=_progress_bar() if sys.stderr.isatty() else None,
+        with_bayes=args.with_bayes, tau_prior=getattr(options, "tau_prior", None),
+        mu_prior=getattr(options, "mu_prior", None),
     )
     doc: dict[str, Any] = study.to_dict()
     doc.update(endpoint=endpoint, time_months=time, group=chosen.group,

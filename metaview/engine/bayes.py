@@ -189,7 +189,9 @@ class BayesFit:
 
     ``mu_sd`` is None when the posterior variance of ``mu`` is infinite (a heavy-tailed
     ``tau`` prior with too few studies). ``tau_grid``/``tau_density`` and
-    ``mu_grid``/``mu_density`` are the marginal posterior densities for plotting.
+    ``mu_grid``/``mu_density`` are the marginal posterior densities for plotting;
+    :attr:`tau_prior_density` is the prior density of tau on ``tau_grid`` (to draw beside
+    the posterior).
     """
 
     k: int
@@ -214,6 +216,11 @@ class BayesFit:
     _m: Array
     _V: Array
     _tau: Array
+
+    @property
+    def tau_prior_density(self) -> Array:
+        """The prior density of tau at ``tau_grid`` (same units as ``tau_density``)."""
+        return np.exp(self.tau_prior.logpdf(self.tau_grid))
 
     def prob_above_mean(self, y: float, v: float) -> float:
         """P(theta_index > mu | data), theta_index ~ N(y, v) independent of the posterior."""
@@ -276,15 +283,28 @@ def _cheb_eval(coef: Array, x: Array) -> Array:
     return np.cos(np.multiply.outer(theta, np.arange(coef.size))) @ coef
 
 
+def _cheb_integral(coef: Array) -> Array:
+    """Coefficients of the integral from -1 of the Chebyshev series ``coef`` (first axis),
+    ``int T_0 = T_1``, ``int T_1 = T_2 / 4``, ``int T_m = T_{m+1} / (2(m+1)) - T_{m-1} /
+    (2(m-1))``, with the constant making it zero at -1."""
+    n = coef.shape[0]
+    c = np.concatenate([coef, np.zeros((2,) + coef.shape[1:])], axis=0)
+    out = np.zeros((n + 1,) + coef.shape[1:])
+    m = np.arange(2, n + 1).reshape((-1,) + (1,) * (coef.ndim - 1))
+    out[1] = c[0] - 0.5 * c[2]
+    out[2:] = (c[1:n] - c[3:n + 2]) / (2.0 * m)
+    sign = (-1.0) ** np.arange(1, n + 1).reshape((-1,) + (1,) * (coef.ndim - 1))
+    out[0] = -np.sum(sign * out[1:], axis=0)
+    return out
+
+
 def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
                     weights: Array | None = None) -> Array:
     """Points x in [-1, 1] where the integral from -1 of the Chebyshev series ``coef``
     (a density) reaches ``probs`` times its total: safeguarded Newton on the integrated
     series, started from the cumulative quadrature weights when given."""
-    from numpy.polynomial import chebyshev as ch
-
-    cdf = ch.chebint(coef, lbnd=-1.0)
-    total = float(_cheb_eval(cdf, np.array([1.0]))[0])
+    cdf = _cheb_integral(coef)
+    total = float(np.sum(cdf))  # the series at x = 1
     target = np.asarray(probs, dtype=float) * total
     lo = np.full(target.shape, -1.0)
     hi = np.full(target.shape, 1.0)
@@ -294,9 +314,11 @@ def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
         x = np.interp(np.asarray(probs) * cum[-1], cum, nodes[order])
     else:
         x = np.zeros(target.shape)
+    m = np.arange(cdf.size)
     for _ in range(100):
-        F = _cheb_eval(cdf, x) - target
-        f = _cheb_eval(coef, x)
+        T = np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), m))
+        F = T @ cdf - target
+        f = T[:, :-1] @ coef
         lo = np.where(F < 0, x, lo)
         hi = np.where(F < 0, hi, x)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -403,11 +425,14 @@ class _Pass:
     coef: Array
     c: float
     u_to_tau: float
+    f: Array  # the tau density at the points (unnormalised)
     summary: Array  # mu median/lo/hi, tau median/lo/hi, new median/lo/hi
 
 
 def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int,
-                 probs: Array) -> _Pass:
+                 probs: Array, *, mixtures: bool = True) -> _Pass:
+    """One rule of ``n`` points; without ``mixtures`` the quantiles of mu and theta_new are
+    left as NaN (the caller computes them with the shrunken effects in one go)."""
     x, wq, C = _fejer(n)
     u = 0.5 * (x + 1.0)
     tau, jac = _tau_axis(u, c, prior)
@@ -422,10 +447,33 @@ def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: floa
     coef = C @ f
     tq_x = _cheb_quantiles(coef, probs, x, w)
     tq = _tau_axis(0.5 * (tq_x + 1.0), c, prior)[0]
-    sd_mu = np.sqrt(V)
-    mq = mixture_quantiles(w, m, sd_mu, probs)
-    nq = mixture_quantiles(w, m, np.sqrt(V + tau**2), probs)
-    return _Pass(tau, w, m, V, coef, c, 0.0, np.concatenate([mq, tq, nq]))
+    if mixtures:
+        mq = mixture_quantiles(w, m, np.sqrt(V), probs)
+        nq = mixture_quantiles(w, m, np.sqrt(V + tau**2), probs)
+    else:
+        mq = nq = np.full(probs.size, np.nan)
+    return _Pass(tau, w, m, V, coef, c, 0.0, f, np.concatenate([mq, tq, nq]))
+
+
+def _tail(coef: Array) -> float:
+    """Size of the last quarter of a Chebyshev series relative to its largest coefficient:
+    the a-posteriori estimate of how well the points resolve the function."""
+    a = np.abs(coef)
+    top = a.max()
+    return float(a[-max(coef.shape[0] // 4, 1):].max() / top) if top > 0 else 0.0
+
+
+def _tau_centre(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior) -> float:
+    """Approximate posterior median of tau (the scale of the tau axis) from a coarse rule."""
+    x, wq, _ = _fejer(32)
+    c0 = prior.median()
+    tau, jac = _tau_axis(0.5 * (x + 1.0), c0, prior)
+    logf = _normal_tau_terms(y, v, tau, mu_prior)[0] + prior.logpdf(tau) + np.log(jac)
+    w = wq * np.exp(logf - logf.max())
+    order = np.argsort(tau)
+    cum = np.cumsum(w[order])
+    c = float(np.interp(0.5 * cum[-1], cum, tau[order]))
+    return c if c > 0 and math.isfinite(c) else c0
 
 
 def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
@@ -444,6 +492,13 @@ def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_
     tol
         Target accuracy of the reported quantiles (absolute, pooling scale).
 
+    Notes
+    -----
+    The number of points on the tau axis starts at 64 and is doubled until the Chebyshev
+    series of the tau density and of the density times the conditional mean of mu have a
+    last quarter below ``max(10 tol, 1e-9)`` of their largest coefficient (the quadrature
+    error is then far below ``tol``).
+
     Raises
     ------
     AnalysisError
@@ -459,33 +514,38 @@ def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_
         raise AnalysisError("the posterior is improper: a flat prior on mu needs at least one "
                             "study (give --mu-prior normal:M,S)")
     probs = _quantile_probs(level)
-    pilot = _normal_pass(y, v, tau_prior, mu_prior, tau_prior.median(), 64, probs)
-    c = float(pilot.summary[3])
-    if not (c > 0 and math.isfinite(c)):
-        c = tau_prior.median()
+    c = _tau_centre(y, v, tau_prior, mu_prior)
+    limit = max(10.0 * tol, 1e-9)
     n = 64
-    prev = _normal_pass(y, v, tau_prior, mu_prior, c, n, probs)
     while True:
-        n *= 2
-        cur = _normal_pass(y, v, tau_prior, mu_prior, c, n, probs)
-        err = np.max(np.abs(cur.summary - prev.summary))
-        if err <= tol:
+        cur = _normal_pass(y, v, tau_prior, mu_prior, c, n, probs, mixtures=False)
+        # the tau density, and the density times mu's conditional mean (absolute, pooling
+        # scale) as a series on the same points
+        f = cur.coef
+        coef_m = _fejer(n)[2] @ (cur.f * (cur.m - np.sum(cur.w * cur.m)))
+        top = np.abs(f).max()
+        err = max(_tail(f), float(np.abs(coef_m[-n // 4:]).max() / top))
+        if err <= limit:
             break
         if n >= _MAX_NODES:
             raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
-                                f"(last change {err:.2g} with {n} points)")
-        prev = cur
-    # shrunken study effects: theta_i | tau is normal
+                                f"(series tail {err:.2g} with {n} points)")
+        n *= 2
+    # mu, theta_new and the shrunken study effects (theta_i | tau is normal): quantiles of
+    # normal mixtures over the same points, solved together
     tau = cur.tau
     B = v[None, :] / (v[None, :] + tau[:, None] ** 2)  # (n, k)
     means = B * cur.m[:, None] + (1.0 - B) * y[None, :]
     var = v[None, :] * (1.0 - B) + B**2 * cur.V[:, None]
-    shrunk = []
-    if k:
-        P = probs.size
-        qs = mixture_quantiles(cur.w, np.repeat(means.T, P, axis=0),
-                               np.repeat(np.sqrt(var.T), P, axis=0), np.tile(probs, k))
-        shrunk = [Interval(*qs[i * P:(i + 1) * P]) for i in range(k)]
+    P = probs.size
+    all_means = np.concatenate([np.broadcast_to(cur.m, (2 * P, n)), np.repeat(means.T, P, axis=0)])
+    all_sds = np.concatenate([np.broadcast_to(np.sqrt(cur.V), (P, n)),
+                              np.broadcast_to(np.sqrt(cur.V + tau**2), (P, n)),
+                              np.repeat(np.sqrt(var.T), P, axis=0)])
+    qs = mixture_quantiles(cur.w, all_means, all_sds, np.tile(probs, k + 2))
+    cur.summary[0:3] = qs[0:P]
+    cur.summary[6:9] = qs[P:2 * P]
+    shrunk = [Interval(*qs[(i + 2) * P:(i + 3) * P]) for i in range(k)]
     mean = float(np.sum(cur.w * cur.m))
     sd = math.sqrt(max(float(np.sum(cur.w * (cur.V + cur.m**2))) - mean**2, 0.0))
     if not _finite_second_moment(k, tau_prior, mu_prior):
@@ -516,7 +576,6 @@ def _finite_first_moment(k: int, prior: TauPrior, mu_prior: MuPrior) -> bool:
 
 def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Array]:
     """The marginal density of tau on an even grid up to beyond its upper quantile."""
-    from numpy.polynomial import chebyshev as ch
 
     top = float(p.summary[5]) * 1.6
     if prior.family == "uniform":
@@ -529,8 +588,8 @@ def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Arr
         u = grid / (p.c + grid)
         dudt = p.c / (p.c + grid) ** 2
     x = 2.0 * u - 1.0
-    dens = ch.chebval(x, p.coef) * 2.0 * dudt  # f(u) per unit x is f/2: undo
-    total = ch.chebval(1.0, ch.chebint(p.coef, lbnd=-1.0))
+    dens = _cheb_eval(p.coef, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
+    total = float(np.sum(_cheb_integral(p.coef)))
     dens = np.maximum(dens / total, 0.0)
     return grid, dens
 
@@ -887,3 +946,114 @@ def _binomial_shrunk(x: Array, n: Array, mu_prior: MuPrior, p: _BPass, probs: Ar
         q, _ = _density_quantiles(dens, lo, hi, probs, 128)
         out.append(Interval(*q))
     return out
+
+
+# ------------------------------------------------------------------ batched normal-normal
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Posterior median and central credible interval of mu for each of B data sets."""
+
+    median: Array
+    low: Array
+    high: Array
+    refitted: int  # replicates the shared rule did not resolve, fitted one at a time
+
+
+def _batch_mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
+    """Quantiles (B, Q) of the normal mixtures ``sum_j w[b, j] N(means[b, j], sds[b, j]^2)``:
+    :func:`mixture_quantiles` for B mixtures at once."""
+    from scipy.special import ndtr, ndtri
+
+    zp = ndtri(probs)[None, :, None]
+    M = means[:, None, :]
+    S = sds[:, None, :]
+    W = w[:, None, :]
+    comp_q = M + S * zp
+    lo = comp_q.min(axis=2)
+    hi = comp_q.max(axis=2)
+    mean = np.sum(w * means, axis=1)[:, None]
+    sd = np.sqrt(np.maximum(np.sum(w * (sds**2 + means**2), axis=1)[:, None] - mean**2, 0.0))
+    x = np.clip(mean + sd * zp[..., 0], lo, hi)
+    p = probs[None, :]
+    for _ in range(200):
+        zz = (x[..., None] - M) / S
+        F = np.sum(W * ndtr(zz), axis=2) - p
+        f = np.sum(W * np.exp(-0.5 * zz * zz) / S, axis=2) * 0.3989422804014327
+        lo = np.where(F < 0, x, lo)
+        hi = np.where(F < 0, hi, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = x - F / f
+        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+        new = np.where(bad, 0.5 * (lo + hi), new)
+        exact = np.abs(F) <= 1e-15
+        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
+                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
+        x = np.where(exact, x, new)
+        if conv.all():
+            break
+    return x
+
+
+def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
+                     mu_prior: MuPrior = FLAT, level: float = 0.95, points: int = 128,
+                     centre: float | None = None, chunk: int = 2000) -> BatchFit:
+    """The posterior of mu of the normal-normal model for B data sets at once.
+
+    All rows share one rule of ``points`` points on the tau axis (centred at ``centre``,
+    by default the prior median of tau). A row whose tau density the shared rule does not
+    resolve (the test of :func:`fit_normal`) is fitted alone with :func:`fit_normal`.
+
+    Parameters
+    ----------
+    y, v
+        (B, k) effect sizes and sampling variances.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    v = np.broadcast_to(np.asarray(v, dtype=float), y.shape)
+    if y.shape[1] == 0 and mu_prior.flat:
+        raise AnalysisError("the posterior is improper: a flat prior on mu needs at least one "
+                            "study (give --mu-prior normal:M,S)")
+    probs = _quantile_probs(level)
+    c = tau_prior.median() if centre is None else float(centre)
+    x, wq, C = _fejer(points)
+    tau, jac = _tau_axis(0.5 * (x + 1.0), c, tau_prior)
+    logprior = tau_prior.logpdf(tau) + np.log(jac)
+    out = np.full((y.shape[0], probs.size), np.nan)
+    refit: list[int] = []
+    tail = max(points // 4, 1)
+    for start in range(0, y.shape[0], chunk):
+        yb = y[start:start + chunk]
+        vb = v[start:start + chunk]
+        good = np.all(np.isfinite(yb), axis=1) & np.all(np.isfinite(vb) & (vb > 0), axis=1)
+        Wt = 1.0 / (vb[:, None, :] + (tau**2)[None, :, None])  # (b, n, k)
+        sW = Wt.sum(axis=2)
+        sWy = np.einsum("bnk,bk->bn", Wt, np.where(good[:, None], yb, 0.0))
+        if not mu_prior.flat:
+            w0 = 1.0 / mu_prior.sd**2
+            sW = sW + w0
+            sWy = sWy + w0 * mu_prior.mean
+        m = sWy / sW
+        Q = np.sum(Wt * (np.where(good[:, None], yb, 0.0)[:, None, :] - m[..., None]) ** 2,
+                   axis=2)
+        if not mu_prior.flat:
+            Q = Q + (mu_prior.mean - m) ** 2 / mu_prior.sd**2
+        logf = 0.5 * np.log(Wt).sum(axis=2) - 0.5 * np.log(sW) - 0.5 * Q + logprior
+        f = np.exp(logf - logf.max(axis=1, keepdims=True))
+        w = wq * f
+        w = w / w.sum(axis=1, keepdims=True)
+        coef = f @ C.T
+        top = np.abs(coef).max(axis=1)
+        coef_m = (f * (m - np.sum(w * m, axis=1, keepdims=True))) @ C.T
+        err = np.maximum(np.abs(coef[:, -tail:]).max(axis=1),
+                         np.abs(coef_m[:, -tail:]).max(axis=1)) / top
+        ok = good & (err <= 1e-6)
+        if ok.any():
+            out[start:start + chunk][ok] = _batch_mixture_quantiles(
+                w[ok], m[ok], np.sqrt(1.0 / sW[ok]), probs)
+        refit.extend(int(i) + start for i in np.nonzero(good & ~ok)[0])
+    for i in refit:
+        one = fit_normal(y[i], v[i], tau_prior=tau_prior, mu_prior=mu_prior, level=level)
+        out[i] = (one.mu.median, one.mu.low, one.mu.high)
+    return BatchFit(out[:, 0], out[:, 1], out[:, 2], len(refit))

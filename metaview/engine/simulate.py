@@ -192,6 +192,9 @@ def coverage_study(
     glmm_ci: CIMethod | str = "z",
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    with_bayes: bool = False,
+    tau_prior: object | None = None,
+    mu_prior: object | None = None,
 ) -> CoverageStudy:
     """Coverage, Monte Carlo SE and mean width of each interval method for one analysis.
 
@@ -214,6 +217,11 @@ def coverage_study(
         ``min(replicates, glmm_replicates)`` replicates, one fit at a time.
     chunk
         Replicates drawn and refitted at a time; it bounds memory and paces ``progress``.
+    with_bayes, tau_prior, mu_prior
+        Also refit every replicate with the Bayesian normal-normal model on the pooling
+        scale (:func:`~metaview.engine.bayes.fit_normal_batch`, all replicates of a chunk on
+        one tau rule) and report its central credible interval as method ``bayes``. The
+        priors default to half-normal(1) on tau (log-type scales only) and a flat mu.
 
     Notes
     -----
@@ -239,11 +247,21 @@ def coverage_study(
     if with_glmm and scale is not Scale.LOGIT:
         raise UsageError(f"--with-glmm needs --scale logit (the GLMM is a logit model), "
                          f"not --scale {scale.value}")
+    if with_bayes:
+        from metaview.engine import bayes
+
+        if tau_prior is None and scale not in (Scale.LOGIT, Scale.LOG, Scale.CLOGLOG):
+            raise UsageError(f"--with-bayes on the {scale.value} scale needs --tau-prior (the "
+                             f"default half-normal:1 is for logit, cloglog and log scales; "
+                             f"valid forms: {bayes.TAU_PRIOR_FORMS})")
+        tau_p = bayes.DEFAULT_TAU_PRIOR if tau_prior is None else tau_prior
+        mu_p = bayes.FLAT if mu_prior is None else mu_prior
+        bayes_tally = _Tally()
     sizes = np.rint(n_arr).astype(np.int64)
     n_h = float(len(sizes) / np.sum(1.0 / sizes)) if scale is Scale.PFT else None
     n_glmm = min(replicates, glmm_replicates) if with_glmm else 0
     n_chunks = -(-replicates // chunk)
-    total_work = len(ci_methods) * n_chunks + n_glmm
+    total_work = (len(ci_methods) + int(with_bayes)) * n_chunks + n_glmm
     done = 0
     tallies = [_Tally() for _ in ci_methods]
     glmm_tally = _Tally()
@@ -262,12 +280,21 @@ def coverage_study(
             done += 1
             if progress is not None:
                 progress(done, total_work)
+        if with_bayes:
+            fit = bayes.fit_normal_batch(yi, vi, tau_prior=tau_p, mu_prior=mu_p, level=level)
+            bayes_tally.add(*_judge(fit.low, fit.high, theta, scale, n_h))
+            done += 1
+            if progress is not None:
+                progress(done, total_work)
         if start < n_glmm:
             rows = x[: n_glmm - start]
             glmm_tally.add(*_glmm_chunk(rows, sizes, theta, level, glmm_test, progress,
                                         done, total_work))
             done += rows.shape[0]
     results = [t.summary(m.value) for m, t in zip(ci_methods, tallies, strict=True)]
+    if with_bayes:
+        results.append(bayes_tally.summary("bayes", ci=f"credible, tau {tau_p.text()}, "
+                                                         f"mu {mu_p.text()}"))
     if with_glmm:
         results.append(glmm_tally.summary("glmm", ci=glmm_test.value))
     simulated = replicates * len(sizes)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from metaview.errors import AnalysisError, UsageError
 from metaview.engine import bayes
+from metaview.errors import AnalysisError, UsageError
 
 
 @pytest.mark.parametrize("text, family, scale, df", [
@@ -169,3 +169,16 @@ def test_binomial_monte_carlo_agrees_within_four_standard_errors() -> None:
         est = per_chain.mean(axis=0)
         se = per_chain.std(axis=0, ddof=1) / math.sqrt(chains)
         assert np.all(np.abs(est - np.array([0.5, 0.025, 0.975])) < 4 * se), (name, est, se)
+
+
+def test_tau_prior_density_on_the_posterior_grid() -> None:
+    """The prior of tau is given on the posterior's grid, as a normalised density."""
+    from scipy.stats import halfnorm
+
+    fit = bayes.fit_normal([0.2, 0.5, -0.1], [0.05, 0.1, 0.08],
+                           tau_prior=bayes.parse_tau_prior("half-normal:0.5"))
+    assert fit.tau_prior_density.shape == fit.tau_grid.shape
+    np.testing.assert_allclose(fit.tau_prior_density, halfnorm.pdf(fit.tau_grid, scale=0.5),
+                               rtol=1e-12)
+    fit = bayes.fit_normal([0.2], [0.05], tau_prior=bayes.parse_tau_prior("uniform:2"))
+    np.testing.assert_allclose(fit.tau_prior_density[fit.tau_grid <= 2], 0.5, rtol=1e-12)
