@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metaview.errors import StudyFileError
-from metaview.io import load_studies, loader
+from metaview.io import load_studies, loader, plainyaml
 
 pytestmark = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
 
@@ -29,7 +29,7 @@ BROKEN = sorted((HERE / "broken").glob("*.yaml"))
 
 
 def _outcome(paths: list[Path], fast: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
-    monkeypatch.setattr(loader, "_USE_LIBYAML", fast)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", fast)
     try:
         studies = load_studies(paths)
     except StudyFileError as exc:
@@ -60,9 +60,9 @@ def _compose_both_ways(text: str, monkeypatch: pytest.MonkeyPatch) -> bool:
 
     Returns whether the libyaml path took the text.
     """
-    monkeypatch.setattr(loader, "_USE_LIBYAML", False)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", False)
     slow_root, slow_problems = loader._compose("f.yaml", text)
-    monkeypatch.setattr(loader, "_USE_LIBYAML", True)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", True)
     fast_root, fast_problems = loader._compose("f.yaml", text)
     assert fast_problems == slow_problems, repr(text)
     assert _tree(fast_root) == _tree(slow_root), repr(text)
