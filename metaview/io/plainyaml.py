@@ -2,8 +2,8 @@
 
 The only module that parses YAML text (the others read its nodes). A study file is parsed
 with ``yaml.SafeLoader`` only as far as its node tree (``compose``; libyaml composes the
-same tree faster when PyYAML has it and the text is plain, see ``_compose``); Python values
-are built from the nodes by :mod:`metaview.io.build`, so that
+same tree six times faster when PyYAML has it and the text is plain, see ``_compose``);
+Python values are built from the nodes by :mod:`metaview.io.build`, so that
 
 * every key and value keeps its line number for messages;
 * duplicate keys are errors (PyYAML's constructor silently keeps the last one);
@@ -200,6 +200,10 @@ def _compose(display: str, text: str) -> tuple[yaml.Node | None, list[Problem]]:
 # that tree needs none of the composer's checks; for anything else, including every
 # error, the text is composed again by the composer above, whose messages are the
 # reference.
+#
+# It is kept because users gain from it: in-process ``load_studies`` of generated
+# one-outcome files on 2 cores (minimum of 3 runs), 4,000 files take 0.67 s with libyaml and
+# 3.95 s without; 20,000 files 3.2 s with and 115 s without.
 
 #: Compose with libyaml when PyYAML has it (tests switch it off to compare both paths).
 _USE_LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from metaview.notices import MISSING, NoticeCode, code_of
 from metaview.report.context import _Context
 from metaview.report.doc import (
     BulletList,
@@ -63,7 +64,7 @@ def caveats(ctx: _Context) -> list[Paragraph]:
         if not a.at_requested_landmark:
             continue
         for e in a.overall.excluded:
-            if "(reports " in e.reason:
+            if e.code is NoticeCode.OTHER_LANDMARK:
                 not_at.setdefault(e.id, []).append(e.reason)
     if not_at:
         items = [f"{ctx.label(i)}: " + "; ".join(dict.fromkeys(rs)) for i, rs in not_at.items()]
@@ -74,7 +75,7 @@ def caveats(ctx: _Context) -> list[Paragraph]:
     left: OrderedDict[str, None] = OrderedDict()
     for a in r.analyses:
         for e in a.overall.excluded:
-            if "(reports " not in e.reason and not e.reason.endswith(" not reported"):
+            if e.code not in MISSING:
                 left.setdefault(f"{ctx.label(e.id)}: {e.reason}", None)
     if left:
         add("Left out.", "; ".join(left) + ".")
@@ -131,7 +132,8 @@ def caveats(ctx: _Context) -> list[Paragraph]:
             f"events and non-events on the {ctx.options.scale.value} scale.")
 
     outside = [short_name(a.endpoint, a.time_months) for a in r.analyses
-               if any("outside [0, 1]" in w for g in a.results for w in g.warnings)]
+               if any(code_of(w) is NoticeCode.INTERVAL_OUTSIDE_RANGE
+                      for g in a.results for w in g.warnings)]
     if outside:
         add("Intervals outside 0-100%.",
             f"On the {ctx.options.scale.value} scale, intervals reach outside [0, 1] for "
@@ -171,7 +173,7 @@ def _companion_caveat(ctx: _Context) -> Paragraph | None:
         for c in a.companion:
             if c.k < 2 or c.model == comp.model.value:
                 continue
-            if any("needs counts" in w for w in c.warnings):
+            if any(code_of(w) is NoticeCode.GLMM_NEEDS_COUNTS for w in c.warnings):
                 no_counts += [(s.id, short_name(a.endpoint, a.time_months))
                               for s in c.studies if s.count is None]
             else:

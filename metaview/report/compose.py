@@ -19,7 +19,8 @@ import math
 from collections import OrderedDict
 
 from metaview.engine.analysis import group_of
-from metaview.model import Comparison, PooledResult, Study
+from metaview.model import Comparison, ExcludedStudy, PooledResult, Study
+from metaview.notices import NoticeCode, code_of
 from metaview.render import format as fmt
 from metaview.report.caveats import _caveats, _warnings
 from metaview.report.content import (
@@ -378,17 +379,16 @@ def _figure_caption(ctx: _Context, a: Analysis) -> str:
         else:
             parts.append(f"{name}: {who} only, nothing pooled")
     text = f"{a.title}. " + "; ".join(parts) + "."
-    left = [e for e in a.overall.excluded if "(reports" in e.reason or "--exclude" in e.reason]
+    left = [e for e in a.overall.excluded
+            if e.code in (NoticeCode.OTHER_LANDMARK, NoticeCode.EXCLUDED_BY_USER)]
     if left:
-        text += " Not in the pooled estimates: " + "; ".join(f"{ctx.label(e.id)} ({_reason(e.reason)})"
-                                          for e in left) + "."
+        text += " Not in the pooled estimates: " + "; ".join(
+            f"{ctx.label(e.id)} ({_reason(e)})" for e in left) + "."
     return text
 
 
-def _reason(reason: str) -> str:
-    if "(reports " in reason:
-        return "reports " + reason.split("(reports ", 1)[1].rstrip(")")
-    return reason
+def _reason(e: ExcludedStudy) -> str:
+    return e.detail if e.code is NoticeCode.OTHER_LANDMARK else e.reason
 
 
 # --------------------------------------------------------------------------- 4. pooled
@@ -511,7 +511,7 @@ def _companion_cell(a: Analysis, res: PooledResult, wanted: str) -> str:
     if c is None or c.k < 2:
         return DASH
     if c.model != wanted:
-        if any("needs counts" in w for w in c.warnings):
+        if any(code_of(w) is NoticeCode.GLMM_NEEDS_COUNTS for w in c.warnings):
             return "not fitted (needs counts)"
         return "not fitted (see caveats)"
     return pct_ci(c.estimate, c.ci_low, c.ci_high)

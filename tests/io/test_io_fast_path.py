@@ -260,31 +260,3 @@ def test_loading_restores_the_garbage_collector(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
-
-
-def test_parallel_loading_gives_the_same_studies_and_problems(tmp_path, monkeypatch):
-    """Large folders are split with a forked worker; the result is identical and in order."""
-    import shutil
-
-    from metaview.errors import StudyFileError
-    from metaview.io import loader
-
-    src = Path(__file__).resolve().parents[2] / "studies"
-    for f in src.glob("*.yaml"):
-        shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "broken.yaml").write_text("id: broken\nlabel: [\n")
-    def run():
-        try:
-            loader.load_studies([tmp_path])
-        except StudyFileError as exc:
-            return [str(p) for p in exc.problems]
-        raise AssertionError("the broken file must be reported")
-
-    sequential = run()
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
-    assert run() == sequential
-    (tmp_path / "broken.yaml").unlink()
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 10_000)
-    one = loader.load_studies([tmp_path])
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
-    assert loader.load_studies([tmp_path]) == one
