@@ -360,7 +360,7 @@ class PooledResult:
 
     def summary(self) -> str:
         """A few lines of text describing the pooled result."""
-        from metaview.render.format import summary_text
+        from metaview.display import summary_text
 
         return summary_text(self)
 
