@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from metaview.notices import NoticeCode
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -221,10 +223,13 @@ class ExcludedStudy:
     reason: str
     reported: tuple[str, ...] = ()  # what it does report for the endpoint, e.g. "OS 45% at 24 mo"
     arm: str | None = None
+    code: NoticeCode | None = None  # what ``reason`` says, for renderers to branch on
+    detail: str = ""  # the part of ``reason`` a renderer may show alone
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "reason": self.reason, "label": self.label,
-                "reported": list(self.reported), "arm": self.arm}
+                "reported": list(self.reported), "arm": self.arm,
+                "code": None if self.code is None else self.code.value}
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ import argparse
 import csv
 import io
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from metaview.atomic import raw_atomic_write
 from metaview.errors import AnalysisError, OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -206,22 +205,12 @@ def _write_new(path: Path, text: str) -> None:
     """Write ``text`` to a new file ``path`` atomically; never replaces an existing file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.link(tmp, path)
+        with raw_atomic_write(path, overwrite=False) as handle:
+            handle.write(text.encode("utf-8"))
     except FileExistsError:
         raise OutputError(f"--ipd-dir: {path} exists; metaview never overwrites it") from None
     except OSError as exc:
         raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------- figure

@@ -13,14 +13,13 @@ Where hard links are not supported, the file is created with ``O_EXCL`` instead.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import re
 import sys
-import tempfile
 from importlib import resources
 from pathlib import Path
 
+from metaview.atomic import raw_atomic_write
 from metaview.errors import OutputError, UsageError
 from metaview.io.schema import ID_MAX_LENGTH, ID_PATTERN
 from metaview.io.template import render_template
@@ -115,48 +114,10 @@ def _existing(folder: Path, study_id: str) -> Path | None:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Create ``path`` with ``text``: complete or not at all, never over an existing file."""
-    data = text.encode("utf-8")
-    folder = path.parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-                                 errno.EMLINK):
-                raise
-            _write_exclusive(path, data)
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-
-
-def _write_exclusive(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        os.unlink(path)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Create ``path`` with ``text``: complete or not at all, never over an existing file
+    (``FileExistsError`` then); see :func:`metaview.atomic.raw_atomic_write`."""
+    with raw_atomic_write(path, overwrite=False, mode=0o644) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def run(args: argparse.Namespace) -> int:

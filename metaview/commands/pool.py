@@ -7,6 +7,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from metaview import __version__
@@ -20,6 +21,7 @@ from metaview.commands._common import (
 )
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
+from metaview.notices import MISSING
 from metaview.render import format as fmt
 from metaview.tidy import POOL_COLUMNS, pool_csv
 
@@ -145,13 +147,8 @@ def to_table(results: Sequence[PooledResult], *, detail: bool = False, overall: 
                 title = f"{r.endpoint}{when}"
                 lines += ["", title, "=" * len(title)]
             lines += _block(r, grouped=_is_across_groups(r, results), names=names)
-    if results and results[0].model == "bayes":
-        lines += ["", "Observed: per-study intervals for counts " + _study_ci_name(results)
-                  + ", reported intervals as published; posterior: the study's shrunken "
-                    "effect; † SE approximated from estimate and n."]
-    elif results:
-        lines += ["", "Per-study CIs: counts " + _study_ci_name(results)
-                  + "; reported intervals as published; † SE approximated from estimate and n."]
+    if results:
+        lines += ["", _wording(results[0]).footnote.format(study_ci=_study_ci_name(results))]
     if results and not detail:
         lines.append("Each study's row: add --detail (or choose one endpoint with "
                      "--endpoint E)." + ("" if overall or not _has_overall(results) else
@@ -195,12 +192,37 @@ def _group_name(r: PooledResult) -> str:
     return f"all {r.group_by} groups together"
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """How the table speaks of one kind of model."""
+
+    estimate_head: str  # {level}: e.g. "95%"
+    interval_head: str
+    footnote: str  # {study_ci}: the per-study interval method
+    posterior_rows: bool  # per-study rows with the posterior (shrunken) effects
+
+
+#: The Bayesian model reports posterior medians with credible and predictive intervals; the
+#: others estimates with confidence and prediction intervals.
+_WORDING = {
+    True: _Wording("posterior median ({level} credible interval)", "predictive interval",
+                   "Observed: per-study intervals for counts {study_ci}, reported intervals "
+                   "as published; posterior: the study's shrunken effect; † SE approximated "
+                   "from estimate and n.", posterior_rows=True),
+    False: _Wording("estimate ({level} CI)", "prediction interval",
+                    "Per-study CIs: counts {study_ci}; reported intervals as published; "
+                    "† SE approximated from estimate and n.", posterior_rows=False),
+}
+
+
+def _wording(r: PooledResult) -> _Wording:
+    return _WORDING[r.model == "bayes"]
+
+
 def _headline(results: Sequence[PooledResult]) -> list[str]:
     level = f"{100 * results[0].level:g}%"
-    if results[0].model == "bayes":  # posterior median, credible and predictive intervals
-        heads = [f"posterior median ({level} credible interval)", "predictive interval"]
-    else:
-        heads = [f"estimate ({level} CI)", "prediction interval"]
+    words = _wording(results[0])
+    heads = [words.estimate_head.format(level=level), words.interval_head]
     rows = [["endpoint", "group", "k", *heads, "I²", "τ²"]]
     previous = None
     for r in results:
@@ -208,8 +230,7 @@ def _headline(results: Sequence[PooledResult]) -> list[str]:
         row = [label if label != previous else "", _group_name(r), str(r.k)]
         previous = label
         if r.k == 0:
-            usable = all(e.reason.endswith(" not reported") or "(reports " in e.reason
-                         for e in r.excluded)
+            usable = all(e.code in MISSING for e in r.excluded)
             row += ["not reported" if usable else "none usable (see --detail)", "", "", ""]
         elif r.k == 1:
             s = r.studies[0]
@@ -329,7 +350,7 @@ def _block(r: PooledResult, *, grouped: bool, names: Mapping[str, str]) -> list[
     if r.group is None and grouped:
         name = f"Overall (all {r.group_by} groups together)"
     lines = ["", f"{name}  (k = {r.k})"]
-    if r.studies and r.model == "bayes":
+    if r.studies and _wording(r).posterior_rows:
         return lines + _bayes_block(r)
     if r.studies:
         rows = [["study", "n", "reported", "estimate (CI)", "weight"]]

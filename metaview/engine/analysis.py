@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from metaview import notices
 from metaview.choices import CIMethod, Likelihood, Model, Scale, StudyCI, Tau2Method, parse
 from metaview.errors import AnalysisError, UsageError
 from metaview.estimate import transforms
@@ -28,6 +29,7 @@ from metaview.model import (
     StudyEstimate,
     SubgroupTest,
 )
+from metaview.notices import code_of
 
 DEFAULT_TIME = 12.0
 
@@ -369,7 +371,7 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
     candidates: list[tuple[Study, Outcome]] = []
     for s in studies:
         if s.id in options.exclude:
-            plan.excluded.append((s, "excluded with --exclude"))
+            plan.excluded.append((s, notices.excluded_by_user(s.id)))
             continue
         matches = s.outcomes_for(endpoint, time)
         if s.curves and time is not None and (options.prefer_curves or not matches):
@@ -377,14 +379,12 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
         if not matches:
             others = [o for o in s.outcomes if o.endpoint == endpoint]
             if not others:
-                plan.excluded.append((s, f"{endpoint} not reported"))
+                plan.excluded.append((s, notices.not_reported(s.id, endpoint)))
             else:
                 what = ", ".join(
                     f"{endpoint} at {o.time_months:g} months" if o.time_months is not None
                     else f"{endpoint} without a landmark" for o in others)
-                plan.excluded.append(
-                    (s, f"{endpoint}{_time_text(time) or ' without a landmark'} not reported "
-                        f"(reports {what})"))
+                plan.excluded.append((s, notices.other_landmark(s.id, endpoint, time, what)))
             continue
         if len(matches) > 1:
             plan.warnings.append(
@@ -395,8 +395,8 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
                               study_ci=options.study_ci, level=options.level)
     for (s, o), eff in zip(candidates, effects):
         if isinstance(eff, NoStandardError):
-            plan.excluded.append((s, f"{endpoint}{_time_text(time)} reported as {o.describe()} "
-                                     f"but {eff}"))
+            plan.excluded.append(
+                (s, notices.no_standard_error(s.id, endpoint, time, o.describe(), str(eff))))
             continue
         plan.rows.append(_Row(s, o, eff, groups[id(s)]))
     return plan
@@ -479,7 +479,7 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
     excluded = tuple(
         ExcludedStudy(s.id, s.label, reason,
                       tuple(o.describe() for o in s.outcomes if o.endpoint == plan.endpoint),
-                      s.arm)
+                      s.arm, code_of(reason), getattr(reason, "detail", ""))
         for s, reason in plan.excluded
         if group is None or table[id(s)] == group
     )
@@ -524,8 +524,7 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
             _, pi_lo, pi_hi = _back(b, float(fit.pi_lb[0]), float(fit.pi_ub[0]),
                                     options.scale, n_h)
     if any(v is not None and not 0.0 <= v <= 1.0 for v in (est, lo, hi, pi_lo, pi_hi)):
-        warnings.append(f"on the {options.scale.value} scale the pooled interval reaches "
-                        "outside [0, 1]; it is reported as computed")
+        warnings.append(notices.interval_outside_range(options.scale.value))
     weights = fit.weights[0]
     studies_out = tuple(
         _study_estimate(r, weight=None if not math.isfinite(weights[i]) else float(weights[i]))
@@ -665,9 +664,7 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
                  r.effect.vi, r.effect.n) for r, c in zip(rows, counts)])
         except AnalysisError:
             x = n = None
-            warnings.append("the GLMM needs counts; " + ", ".join(no_counts)
-                            + " report(s) an estimate only: fell back to the inverse-variance "
-                              "random-effects model (REML, hk-adhoc)")
+            warnings.append(notices.glmm_needs_counts(no_counts))
         if x is not None:
             if approx:
                 warnings.append("the GLMM used pseudo-counts (estimate x total, or the "

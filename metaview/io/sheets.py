@@ -30,7 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from metaview.errors import OutputError, Problem, StudyFileError, UsageError
+from metaview.atomic import write_bytes
+from metaview.errors import Problem, StudyFileError, UsageError
 from metaview.io import schema as sc
 from metaview.model import Study
 
@@ -918,7 +919,8 @@ def _xlsx_bytes(studies: Sequence[Study]) -> bytes:
 
 def write_sheet(studies: Sequence[Study], path: str | os.PathLike[str],
                 overwrite: bool = False) -> list[str]:
-    """Write the table of ``studies`` to ``path`` (.csv, .tsv or .xlsx), atomically.
+    """Write the table of ``studies`` to ``path`` (.csv, .tsv or .xlsx), atomically
+    (:func:`metaview.atomic.write_bytes`).
 
     Returns notes for the user (what a .csv leaves out).
 
@@ -929,42 +931,5 @@ def write_sheet(studies: Sequence[Study], path: str | os.PathLike[str],
     """
     target = Path(path)
     data, notices = sheet_bytes(studies, target.suffix)
-    if target.is_dir():
-        raise OutputError(f"cannot write '{target}': it is a folder")
-    folder = target.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write '{target}': folder '{folder}' does not exist")
-    if not overwrite and os.path.lexists(target):
-        raise OutputError(f"'{target}' exists; use --force to overwrite it")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise OutputError(f"'{target}' exists; use --force to overwrite it") from None
-            except OSError:
-                if os.path.lexists(target):
-                    raise OutputError(f"'{target}' exists; use --force to overwrite "
-                                      "it") from None
-                os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_bytes(target, data, overwrite=overwrite)
     return notices

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from metaview.atomic import raw_atomic_write, umask
 from metaview.errors import OutputError
 
 #: Signals that stop the writing (those that exist on this system).
@@ -107,11 +108,10 @@ def _name(signum: int) -> str:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write one file and flush it to disk."""
-    with open(path, "wb") as f:
+    """Write one file of the staging folder with :func:`metaview.atomic.raw_atomic_write`
+    (flushed to disk, permissions as the umask allows)."""
+    with raw_atomic_write(path, overwrite=False) as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def write_files(files: Mapping[str, bytes], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -225,6 +225,4 @@ def _swap_in(staging: Path, target: Path, names: list[str]) -> None:
 
 def _folder_mode() -> int:
     """The mode ``mkdir`` would give a new folder (``mkdtemp`` makes it private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
+    return 0o777 & ~umask()

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metaview.errors import StudyFileError
-from metaview.io import load_studies, loader
+from metaview.io import load_studies, loader, plainyaml
 
 pytestmark = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
 
@@ -29,7 +29,7 @@ BROKEN = sorted((HERE / "broken").glob("*.yaml"))
 
 
 def _outcome(paths: list[Path], fast: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
-    monkeypatch.setattr(loader, "_USE_LIBYAML", fast)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", fast)
     try:
         studies = load_studies(paths)
     except StudyFileError as exc:
@@ -60,9 +60,9 @@ def _compose_both_ways(text: str, monkeypatch: pytest.MonkeyPatch) -> bool:
 
     Returns whether the libyaml path took the text.
     """
-    monkeypatch.setattr(loader, "_USE_LIBYAML", False)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", False)
     slow_root, slow_problems = loader._compose("f.yaml", text)
-    monkeypatch.setattr(loader, "_USE_LIBYAML", True)
+    monkeypatch.setattr(plainyaml, "_USE_LIBYAML", True)
     fast_root, fast_problems = loader._compose("f.yaml", text)
     assert fast_problems == slow_problems, repr(text)
     assert _tree(fast_root) == _tree(slow_root), repr(text)
@@ -261,31 +261,3 @@ def test_loading_restores_the_garbage_collector(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
-
-
-def test_parallel_loading_gives_the_same_studies_and_problems(tmp_path, monkeypatch):
-    """Large folders are split with a forked worker; the result is identical and in order."""
-    import shutil
-
-    from metaview.errors import StudyFileError
-    from metaview.io import loader
-
-    src = Path(__file__).resolve().parents[2] / "studies"
-    for f in src.glob("*.yaml"):
-        shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "broken.yaml").write_text("id: broken\nlabel: [\n")
-    def run():
-        try:
-            loader.load_studies([tmp_path])
-        except StudyFileError as exc:
-            return [str(p) for p in exc.problems]
-        raise AssertionError("the broken file must be reported")
-
-    sequential = run()
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
-    assert run() == sequential
-    (tmp_path / "broken.yaml").unlink()
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 10_000)
-    one = loader.load_studies([tmp_path])
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
-    assert loader.load_studies([tmp_path]) == one

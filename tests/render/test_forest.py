@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
+from metaview import atomic
 from metaview.errors import OutputError, UsageError
 from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.render import format as fmt
@@ -543,7 +544,7 @@ def test_permission_denied_is_one_line(tmp_path, studies, monkeypatch):
     def denied(**kw):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(forest.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)
     with pytest.raises(OutputError) as info:
         save_figure(fig, tmp_path / "f.png")
     assert str(info.value) == f"cannot write '{tmp_path / 'f.png'}': Permission denied"
