@@ -15,6 +15,7 @@ from typing import Any
 from metaview.model import Comparison, Outcome, PooledResult, Study
 from metaview.engine.analysis import group_of
 from metaview.render import format as fmt
+from metaview.report import bayes as _bayes
 from metaview.report.content import (
     Analysis,
     Report,
@@ -38,6 +39,14 @@ MINUS = "\u2212"
 # --------------------------------------------------------------------------- references
 
 REFERENCES: dict[str, str] = {
+    "friede2017": "Friede T, R\u00f6ver C, Wandel S, Neuenschwander B. Meta-analysis of few "
+                  "small studies in orphan diseases. Res Synth Methods. 2017;8(1):79-91.",
+    "rover2020": "R\u00f6ver C. Bayesian random-effects meta-analysis using the bayesmeta R "
+                 "package. J Stat Softw. 2020;93(6):1-51.",
+    "rover2021": "R\u00f6ver C, Bender R, Dias S, Schmid CH, Schmidli H, Sturtz S, Weber S, "
+                 "Friede T. On weakly informative prior distributions for the heterogeneity "
+                 "parameter in Bayesian random-effects meta-analysis. Res Synth Methods. "
+                 "2021;12(4):448-474.",
     "viechtbauer2010": "Viechtbauer W. Conducting meta-analyses in R with the metafor package. "
                        "J Stat Softw. 2010;36(3):1-48.",
     "hartung2001": "Hartung J, Knapp G. On tests of the overall treatment effect in "
@@ -105,6 +114,8 @@ CITE: dict[str, str] = {
     "dersimonian1986": "DerSimonian & Laird 1986", "paule1982": "Paule & Mandel 1982",
     "sidik2005": "Sidik & Jonkman 2005", "hunter2004": "Hunter & Schmidt 2004",
     "hedges1985": "Hedges & Olkin 1985", "morris1983": "Morris 1983",
+    "friede2017": "Friede et al. 2017", "rover2020": "R\u00f6ver 2020",
+    "rover2021": "R\u00f6ver et al. 2021",
 }
 
 TAU2_NAMES: dict[str, tuple[str, str]] = {
@@ -290,6 +301,7 @@ def compose(report: Report) -> Document:
         _forest(ctx),
         _survival_curves(ctx),
         _pooled(ctx),
+        _bayes.bayes_section(ctx),
         _caveats(ctx),
         _studies(ctx),
         _provenance(ctx),
@@ -719,6 +731,7 @@ def _pooled_table(ctx: _Context, rows: list[tuple[Analysis, PooledResult]],
                "I\u00b2 (CI)", "\u03c4\u00b2 (CI)", "Q (df), p"]
     if comp_head:
         columns.append(comp_head)
+    columns.extend(_bayes.column_heads(ctx))
     if between:
         columns.append("Between-arm p" if ctx.by_arm else "Between-group p")
     out = []
@@ -737,6 +750,7 @@ def _pooled_table(ctx: _Context, rows: list[tuple[Analysis, PooledResult]],
         if comp_head:
             row.append(_companion_cell(a, res, ctx.report.companion_options.model.value
                                        if ctx.report.companion_options else ""))
+        row.extend(_bayes.column_cells(ctx, a, res))
         if between:
             t = res.subgroup_test
             row.append(DASH if t is None else pvalue(t.pvalue))
@@ -1337,6 +1351,7 @@ def methods_paragraphs(ctx: _Context) -> tuple[list[str], list[str]]:
         paras.append("Beside the GLMM, the default inverse-variance random-effects model "
                      "(logit scale, REML, Hartung-Knapp ad hoc interval) is shown.")
 
+    paras.extend(_bayes.methods_text(ctx, cite))
     call = _metafor_call(o)
     paras.append(
         f"All computations reproduce R's metafor package {cite('viechtbauer2010')} to within "
