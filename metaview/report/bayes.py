@@ -209,6 +209,36 @@ def posterior_curves(fit: object, prior: TauPrior, index_theta: float) -> Poster
         prior_density=np.exp(prior.logpdf(tau)), index_theta=float(index_theta))
 
 
+#: columns of ``prior-sensitivity.csv`` (proportions as fractions, tau on the pooling scale)
+SENSITIVITY_COLUMNS = (
+    "endpoint", "time_months", "k_others", "others", "scale", "level", "tau_prior",
+    "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau_median",
+    "prob_index_above_mean", "prob_index_above_new", "depends_on_prior",
+)
+
+
+def sensitivity_frame(content: BayesContent):  # type: ignore[no-untyped-def]
+    """The prior sensitivity table as a data frame (one row per endpoint and prior)."""
+    import pandas as pd
+
+    rows = []
+    for bc in content.comparisons:
+        depends, _ = prior_conclusion([r.prob_above_mean for r in bc.rows],
+                                      [r.prior for r in bc.rows])
+        for r in bc.rows:
+            rows.append({
+                "endpoint": bc.endpoint, "time_months": bc.time_months, "k_others": bc.k,
+                "others": ";".join(bc.others), "scale": content.options.scale.value,
+                "level": content.options.level, "tau_prior": r.prior, "estimate": r.estimate,
+                "ci_low": r.ci_low, "ci_high": r.ci_high, "pi_low": r.pi_low,
+                "pi_high": r.pi_high, "tau_median": r.tau_median,
+                "prob_index_above_mean": r.prob_above_mean,
+                "prob_index_above_new": r.prob_above_new, "depends_on_prior": depends})
+    frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    frame["k_others"] = frame["k_others"].astype("Int64")
+    return frame
+
+
 # --------------------------------------------------------------------------- words
 
 
