@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 WIDTH = 7.0
 ROW_HEIGHT = 1.9
-TOP = 0.3
+TOP = 0.05
 BOTTOM = 0.55
 POSTERIOR_COLOUR = "#1f3b73"
 PRIOR_COLOUR = "#8a8a8a"

@@ -373,17 +373,22 @@ def bayes_section(ctx: _Context) -> Section | None:
         label = index.label if index is not None else "index"
         blocks.append(Paragraph.of(f"{bc.title}: {sentence}"))
         blocks.append(Table(
-            columns=("Prior on tau", f"Others pooled (median, {ctx.level} credible interval)",
+            columns=("Prior on tau", f"Others pooled ({ctx.level} credible interval)",
                      f"{ctx.level} predictive interval", "tau (median)",
-                     f"P({label} above mean)", f"P({label} above new series)"),
+                     "P(index above mean)", "P(index above new series)"),
             rows=rows,
-            caption=(f"{bc.title}: {label} against the other {bc.k} series "
-                     f"({', '.join(ctx.labels_of(bc.others))}) under four priors on tau. "
+            caption=(f"{bc.title}: {label} against the other "
+                     f"{'series' if bc.k == 1 else f'{bc.k} series'} "
+                     f"({', '.join(ctx.labels_of(bc.others))}) under four priors on tau"
+                     + (" (with one series, the data say nothing about tau: its posterior is "
+                        "its prior). " if bc.k == 1 else ". ")
+                     + "Posterior medians; index = "
+                     f"{label}. "
                      "The conclusion is taken not to depend on the prior when P(index above "
                      f"mean) lies in the same band (below {BANDS[0]:g}, {BANDS[0]:g} to "
                      f"{BANDS[1]:g}, above {BANDS[1]:g}) under every prior."),
-            numeric=frozenset({"tau (median)", f"P({label} above mean)",
-                               f"P({label} above new series)"}),
+            numeric=frozenset({"tau (median)", "P(index above mean)",
+                               "P(index above new series)"}),
             name="sensitivity"))
     if blocks:
         sub = Section("bayes-sensitivity", "Prior sensitivity of the index comparison")
