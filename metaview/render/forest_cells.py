@@ -295,7 +295,11 @@ def _group_notes(panel: _Panel, group: str | None, index_group: bool,
     everyone = _summary_result(panel, group, "all", index_id)
     if everyone is not None and everyone.k:
         lines += _result_notes(everyone, "All: ", with_k)
-    if comparison is not None:
+    if comparison is not None and comparison.prob_index_above_mean is not None:
+        lines.append(f"Index vs literature: P(index > mean) = "
+                     f"{comparison.prob_index_above_mean:.2f}, P(index > new study) = "
+                     f"{comparison.prob_index_above_new:.2f}")
+    elif comparison is not None:
         text = f"Index vs literature: {fmt.pvalue(comparison.pvalue)}"
         if comparison.inside_pi is not None:
             text += ("; index inside" if comparison.inside_pi else "; index outside")
@@ -405,28 +409,54 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
     if parts:
         lines.append("Study intervals: " + "; ".join(parts) + ".")
     scales = list(dict.fromkeys(c.scale for p in panels for c in p.comparisons.values()))
-    if scales:
+    if scales and _bayes_prior(panels):
+        lines.append("Index vs literature: posterior probabilities that the index cohort's "
+                     "proportion exceeds the literature's mean and a new study's.")
+    elif scales:
         lines.append("Index vs literature: two-sided z test of the index cohort against the "
                      f"pooled literature on the {' / '.join(scales)} scale.")
     if corrected:
         lines.append("Continuity correction (1/2 added to events and non-events) on the pooling "
                      "scale: " + _listing(corrected) + ".")
-    methods = list(dict.fromkeys(fmt.method_line(r) for p in panels for r in p.by_group.values()))
+    methods = list(dict.fromkeys(fmt.method_line(r) for p in panels for r in p.by_group.values()
+                                 if r.k))
     level = f"{100 * panels[0].level:g}%" if panels else "95%"
+    summary = _summary_words(panels, level)
     if len(methods) == 1:
-        lines.append(f"Pooled: {methods[0]}. Diamonds: pooled estimate and {level} CI; bars "
-                     f"behind them: {level} prediction intervals (PI). Square areas proportional "
-                     "to the weights.")
+        lines.append(f"Pooled: {methods[0]}. {summary}")
     else:
         for p in panels:
-            m = "; ".join(dict.fromkeys(fmt.method_line(r) for r in p.by_group.values()))
+            m = "; ".join(dict.fromkeys(fmt.method_line(r) for r in p.by_group.values() if r.k))
             lines.append(f"Pooled ({p.endpoint}{p.when()}): {m}.")
-        lines.append(f"Diamonds: pooled estimate and {level} CI; bars behind them: {level} "
-                     "prediction intervals (PI). Square areas proportional to the weights.")
+        lines.append(summary)
     if drew_arrows:
         lines.append("Arrows: the interval continues beyond the 0\u2013100% axis (the numbers "
                      "give its ends).")
     return lines
+
+
+def _bayes_prior(panels: Sequence[_Panel]) -> str | None:
+    """The tau prior when every pooled result is ``--model bayes`` (else None)."""
+    fitted = [r for p in panels for r in p.by_group.values() if r.k]
+    if not fitted or any(r.model != "bayes" for r in fitted):
+        return None
+    return " / ".join(dict.fromkeys(str(r.tau_prior) for r in fitted))
+
+
+def _summary_words(panels: Sequence[_Panel], level: str) -> str:
+    """What the diamonds, bars, squares (and open circles) mean."""
+    prior = _bayes_prior(panels)
+    if prior is None:
+        return (f"Diamonds: pooled estimate and {level} CI; bars behind them: {level} "
+                "prediction intervals (PI). Square areas proportional to the weights.")
+    text = (f"Diamonds: posterior median and {level} credible interval (prior on \u03c4: "
+            f"{prior}); bars behind them: {level} posterior predictive intervals. Squares: "
+            f"observed study estimates with their {level} CI.")
+    if any(s.shrunk_estimate is not None for p in panels for r in p.by_group.values()
+           for s in r.studies):
+        text += (" Open circles, under each square: the study's shrunken estimate (posterior "
+                 f"median of its own proportion) with its {level} credible interval.")
+    return text
 
 
 #: Studies named in the "left out" footnote of one panel, beyond which they are counted.

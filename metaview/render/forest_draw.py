@@ -29,6 +29,7 @@ from metaview.render.forest_style import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from metaview.model import StudyEstimate
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -238,6 +239,23 @@ def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
         ax.scatter([100 * s.estimate], [y], s=[area], marker="s", c=colour, linewidths=0,
                    edgecolors="none", zorder=3, clip_on=not 0.0 <= s.estimate <= 1.0,
                    gid=_gid("square", panel, row.group, s.id))
+        if s.shrunk_estimate is not None:  # --model bayes: the shrunken estimate, below
+            _draw_shrunk(ax, s, y + SHRUNK_OFFSET * plan.geo.row, colour,
+                         _gid("shrunk", panel, row.group, s.id))
+
+
+#: the open marker of a shrunken estimate sits this fraction of a row below the square
+SHRUNK_OFFSET = 0.3
+
+
+def _draw_shrunk(ax: "Axes", s: "StudyEstimate", y: float, colour: str, gid: str) -> None:
+    """An open circle at the study's shrunken estimate, with its interval as a thin line."""
+    if s.shrunk_ci_low is not None and s.shrunk_ci_high is not None:
+        ax.plot([100 * s.shrunk_ci_low, 100 * s.shrunk_ci_high], [y, y], color=colour,
+                linewidth=0.5, solid_capstyle="butt", zorder=2, gid=gid + "-ci")
+    ax.plot([100 * s.shrunk_estimate], [y], linestyle="none", marker="o", markersize=3.2,
+            markerfacecolor="white", markeredgecolor=colour, markeredgewidth=0.7, zorder=3,
+            gid=gid)
 
 
 def _draw_arrows(ax: "Axes", low: float, high: float, y: float, colour: str) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from metaview.render import format as fmt
 from metaview.render.forest_cells import (
+    _bayes_prior,
     _Cell,
     _footnotes,
     _group_notes,
@@ -353,7 +354,8 @@ def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str],
 
 
 def _column_heads(panel: _Panel) -> tuple[str, str, str]:
-    return ("Reported", f"Estimate\n[{100 * panel.level:g}% CI]", "Weight")
+    what = "interval" if panel.first.model == "bayes" else "CI"
+    return ("Reported", f"Estimate\n[{100 * panel.level:g}% {what}]", "Weight")
 
 
 def _panel_title(panel: _Panel) -> list[str]:
@@ -400,7 +402,7 @@ def _make_pages(panels: list[_Panel], studies: Sequence["Study"], title: str | N
         if _first_fit([panels], studies, index_id, side_by_side, width, measure) is None:
             groups = [[p] for p in panels]
     geo = _first_fit(groups, studies, index_id, steps, width, measure) or steps[-1]
-    if summary_only:  # no study rows, no weights
+    if summary_only or _bayes_prior(panels):  # no study rows, or no weights (bayes)
         geo = replace(geo, show_weight=False)
     footnotes = _footnotes(panels, _rows(panels, studies, index_id), index_id,
                            _any_arrows(panels, studies, index_id))

@@ -31,7 +31,8 @@ def report_files(report: Report) -> dict[str, bytes]:
     """Every file of the report: name -> bytes.
 
     ``index.html``, ``report.md``, ``studies.csv``, ``pooled.csv``, ``comparison.csv``,
-    ``provenance.csv`` and, per forest plot, ``forest-<endpoint>[-<months>m].svg`` / ``.png``
+    ``provenance.csv``, ``prior-sensitivity.csv``, ``posterior.svg``/``.png`` and, per
+    forest plot, ``forest-<endpoint>[-<months>m].svg`` / ``.png``
     (unique: a short hash is added where two analyses would share a name, see
     :func:`~metaview.report.content.unique_stems`).
     """

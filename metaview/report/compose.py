@@ -22,6 +22,7 @@ from metaview.engine.analysis import group_of
 from metaview.model import Comparison, ExcludedStudy, PooledResult, Study
 from metaview.notices import NoticeCode, code_of
 from metaview.render import format as fmt
+from metaview.report import bayes as _bayes
 from metaview.report.caveats import _caveats, _warnings
 from metaview.report.content import (
     Analysis,
@@ -69,6 +70,7 @@ def compose(report: Report) -> Document:
         _forest(ctx),
         _survival_curves(ctx),
         _pooled(ctx),
+        _bayes.bayes_section(ctx),
         _caveats(ctx),
         _studies(ctx),
         _provenance(ctx),
@@ -463,6 +465,7 @@ def _pooled_table(ctx: _Context, rows: list[tuple[Analysis, PooledResult]],
                "I\u00b2 (CI)", "\u03c4\u00b2 (CI)", "Q (df), p"]
     if comp_head:
         columns.append(comp_head)
+    columns.extend(_bayes.column_heads(ctx))
     if between:
         columns.append("Between-arm p" if ctx.by_arm else "Between-group p")
     out = []
@@ -481,6 +484,7 @@ def _pooled_table(ctx: _Context, rows: list[tuple[Analysis, PooledResult]],
         if comp_head:
             row.append(_companion_cell(a, res, ctx.report.companion_options.model.value
                                        if ctx.report.companion_options else ""))
+        row.extend(_bayes.column_cells(ctx, a, res))
         if between:
             t = res.subgroup_test
             row.append(DASH if t is None else pvalue(t.pvalue))

@@ -25,6 +25,7 @@ from metaview.report.figures import FigureFiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from metaview.estimate.reconstruct import CurveResult
+    from metaview.report.bayes import BayesContent
 
 # Display names of the usual endpoint tokens; any other token is shown as written.
 ENDPOINT_NAMES: dict[str, str] = {
@@ -168,6 +169,8 @@ class Report:
     figures: tuple[tuple[str, FigureFiles], ...] = ()  # (file stem, figure) per plot
     #: every digitised curve, reconstructed (at the report's landmark)
     curves: tuple[CurveResult, ...] = ()
+    #: the Bayesian model beside the default, and the prior sensitivity of the comparison
+    bayes: BayesContent | None = None
 
     def figure(self, stem: str) -> FigureFiles | None:
         for s, f in self.figures:
@@ -299,6 +302,9 @@ def build_report(
         landmark = options.time_months if options.time_months is not None else 12.0
         report = replace(report, curves=tuple(analyse_curves(
             studies, [landmark], level=options.level, endpoints=options.endpoints)))
+    from metaview.report.bayes import bayes_content
+
+    report = replace(report, bayes=bayes_content(report))
     if figures is False:
         return report
     maker: FigureMaker = _draw_forest if figures is True else figures  # type: ignore[assignment]
@@ -311,6 +317,12 @@ def build_report(
             drawn.append((a.stem, out))
     if report.curves and figures is True:
         drawn.append((CURVES_STEM, _draw_curves(report)))
+    if report.bayes is not None and figures is True:
+        from metaview.report.bayes import POSTERIOR_STEM, posterior_figure
+
+        post = posterior_figure(report.bayes, report.index.label if report.index else "index")
+        if post is not None:
+            drawn.append((POSTERIOR_STEM, post))
     return replace(report, figures=tuple(drawn))
 
 

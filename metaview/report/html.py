@@ -139,7 +139,8 @@ def render_html(doc: Document) -> str:
     out += [
         "</main>",
         (f"<footer>metaview {escape(__version__)} \u00b7 the same report is in report.md; its "
-        "tables are in studies.csv, pooled.csv, comparison.csv and provenance.csv.</footer>"),
+        "tables are in studies.csv, pooled.csv, comparison.csv, provenance.csv and "
+        "prior-sensitivity.csv.</footer>"),
         "</body>",
         "</html>",
     ]

@@ -35,7 +35,8 @@ def render_markdown(doc: Document) -> str:
     for s in doc.sections:
         out.extend(_section(s, 2, counter))
     out += ["---", "", (f"metaview {__version__} \u00b7 the same report as index.html; its "
-            "tables are in studies.csv, pooled.csv, comparison.csv and provenance.csv."), ""]
+            "tables are in studies.csv, pooled.csv, comparison.csv, provenance.csv and "
+            "prior-sensitivity.csv."), ""]
     text = "\n".join(out)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

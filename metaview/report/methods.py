@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metaview.report import bayes as _bayes
 from metaview.report.content import (
     Report,
 )
@@ -172,6 +173,7 @@ def methods_paragraphs(ctx: _Context) -> tuple[list[str], list[str]]:
         paras.append("Beside the GLMM, the default inverse-variance random-effects model "
                      "(logit scale, REML, Hartung-Knapp ad hoc interval) is shown.")
 
+    paras.extend(_bayes.methods_text(ctx, cite))
     call = _metafor_call(o)
     paras.append(
         f"All computations reproduce R's metafor package {cite('viechtbauer2010')} to within "

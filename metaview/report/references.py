@@ -5,6 +5,14 @@ from __future__ import annotations
 # --------------------------------------------------------------------------- references
 
 REFERENCES: dict[str, str] = {
+    "friede2017": "Friede T, R\u00f6ver C, Wandel S, Neuenschwander B. Meta-analysis of few "
+                  "small studies in orphan diseases. Res Synth Methods. 2017;8(1):79-91.",
+    "rover2020": "R\u00f6ver C. Bayesian random-effects meta-analysis using the bayesmeta R "
+                 "package. J Stat Softw. 2020;93(6):1-51.",
+    "rover2021": "R\u00f6ver C, Bender R, Dias S, Schmid CH, Schmidli H, Sturtz S, Weber S, "
+                 "Friede T. On weakly informative prior distributions for the heterogeneity "
+                 "parameter in Bayesian random-effects meta-analysis. Res Synth Methods. "
+                 "2021;12(4):448-474.",
     "viechtbauer2010": "Viechtbauer W. Conducting meta-analyses in R with the metafor package. "
                        "J Stat Softw. 2010;36(3):1-48.",
     "hartung2001": "Hartung J, Knapp G. On tests of the overall treatment effect in "
@@ -72,6 +80,8 @@ CITE: dict[str, str] = {
     "dersimonian1986": "DerSimonian & Laird 1986", "paule1982": "Paule & Mandel 1982",
     "sidik2005": "Sidik & Jonkman 2005", "hunter2004": "Hunter & Schmidt 2004",
     "hedges1985": "Hedges & Olkin 1985", "morris1983": "Morris 1983",
+    "friede2017": "Friede et al. 2017", "rover2020": "R\u00f6ver 2020",
+    "rover2021": "R\u00f6ver et al. 2021",
 }
 
 TAU2_NAMES: dict[str, tuple[str, str]] = {

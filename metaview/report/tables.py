@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from metaview.render.format import csv_text
+from metaview.report.bayes import sensitivity_frame
 from metaview.report.compose import provenance_rows
 from metaview.report.content import Report
 from metaview.tidy import comparison_record, frame, pooled_record, study_record
@@ -54,7 +55,7 @@ PROVENANCE_COLUMNS = (
 
 
 def _analysis_sets(report: Report) -> Iterable[tuple[str, Any]]:
-    """("main" | "glmm" | "default", result) for every result of every analysis."""
+    """("main" | "glmm" | "default" | "bayes", result) for every result of every analysis."""
     companion = report.companion_options
     name = None if companion is None else ("glmm" if companion.model.value == "glmm"
                                            else "default")
@@ -64,6 +65,8 @@ def _analysis_sets(report: Report) -> Iterable[tuple[str, Any]]:
         if name is not None:
             for r in a.companion:
                 yield name, r
+        if report.bayes is not None:
+            yield from (("bayes", r) for r in report.bayes.results_for(a.stem))
 
 
 def studies_frame(report: Report) -> pd.DataFrame:
@@ -99,10 +102,13 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 
 def csv_files(report: Report) -> dict[str, bytes]:
-    """``studies.csv``, ``pooled.csv``, ``comparison.csv`` and ``provenance.csv``."""
+    """``studies.csv``, ``pooled.csv``, ``comparison.csv``, ``provenance.csv`` and
+    ``prior-sensitivity.csv``."""
     return {
         "studies.csv": to_csv(studies_frame(report)),
         "pooled.csv": to_csv(pooled_frame(report)),
         "comparison.csv": to_csv(comparison_frame(report)),
         "provenance.csv": to_csv(provenance_frame(report)),
+        **({} if report.bayes is None else
+           {"prior-sensitivity.csv": to_csv(sensitivity_frame(report.bayes))}),
     }

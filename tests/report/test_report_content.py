@@ -289,7 +289,7 @@ def test_csv_tables_have_one_row_per_study_and_analysis():
     comparison = pd.read_csv(io.BytesIO(files["comparison.csv"]))
     main = pooled[pooled["analysis"] == "main"]
     assert len(main) == sum(len(a.results) for a in report.analyses)
-    assert set(pooled["analysis"]) == {"main", "glmm"}
+    assert set(pooled["analysis"]) == {"main", "glmm", "bayes"}
     assert len(studies[studies["analysis"] == "main"]) == sum(
         r.k for a in report.analyses for r in a.results)
     assert list(comparison["endpoint"]) == ["OS", "PFS"]
@@ -340,7 +340,7 @@ def test_characteristic_names_are_readable():
 def test_document_sections_in_reading_order():
     doc = compose(build())
     assert [s.id for s in doc.sections] == [
-        "question", "comparison", "forest", "pooled", "caveats", "studies", "provenance",
+        "question", "comparison", "forest", "pooled", "bayes", "caveats", "studies", "provenance",
         "methods", "software", "warnings"]
 
 

@@ -19,7 +19,7 @@ from metaview.report import writer as writer_module
 pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
 
 EXPECTED = {"index.html", "report.md", "studies.csv", "pooled.csv", "comparison.csv",
-            "provenance.csv"}
+            "provenance.csv", "prior-sensitivity.csv"}
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -31,9 +31,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_the_report_has_every_file(real_files):
     assert EXPECTED <= set(real_files)
-    figures = sorted(n for n in real_files if n.startswith("forest-"))
+    figures = sorted(n for n in real_files if n.startswith(("forest-", "posterior.")))
     stems = {n.rsplit(".", 1)[0] for n in figures}
-    assert {"forest-os-12m", "forest-pfs-12m"} <= stems
+    assert {"forest-os-12m", "forest-pfs-12m", "posterior"} <= stems
     for stem in stems:  # every figure as SVG and PNG
         assert real_files[f"{stem}.svg"].lstrip().startswith(b"<?xml")
         assert real_files[f"{stem}.png"].startswith(b"\x89PNG\r\n\x1a\n")
