@@ -70,7 +70,8 @@ def test_notes_name_studies_by_label(capsys, root: Path) -> None:
         for sid in ("zurko2023", "cong2024", "zuma1", "juliet", "chow2019", "fried2023"):
             assert sid not in out, (extra, sid)
     _code, out, _err = run(capsys, "pool", root / "studies")
-    assert "for: Zurko 2023 (OS, PFS, GRFS, NRM, RELAPSE 12 mo)" in " ".join(out.split())
+    assert ("for: Cong 2024 (OS, PFS 12 mo); Zurko 2023 (OS, PFS, GRFS, NRM, RELAPSE 12 mo)"
+            in " ".join(out.split()))
 
 
 def test_censoring_caveat_only_for_time_to_event(capsys, tmp_path: Path) -> None:

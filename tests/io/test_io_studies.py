@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from scipy.stats import beta
 
@@ -60,10 +61,12 @@ def test_cong2024(studies):
     s = studies["cong2024"]
     assert (s.patients, s.arm, s.index) == (10, "allo-HSCT after CAR-T failure", True)
     os12 = only(s, "OS", 12)
-    assert (os12.count, os12.total, os12.time_origin) == (7, 10, "allo-HSCT")
-    assert "70%" in os12.source and os12.derived
+    assert (os12.count, os12.estimate, os12.total, os12.time_origin) == (
+        None, 0.70, 10, "allo-HSCT")
+    assert "70%" in os12.source and os12.derived is None
     pfs12 = only(s, "PFS", 12)
-    assert (pfs12.count, pfs12.total) == (4, 10) and "40%" in pfs12.source and pfs12.derived
+    assert (pfs12.count, pfs12.estimate, pfs12.total) == (None, 0.40, 10)
+    assert "40%" in pfs12.source and pfs12.derived is None
     assert (only(s, "CR", None).count, only(s, "ORR", None).count) == (5, 6)
     nrm = only(s, "NRM", None)
     assert (nrm.count, nrm.total, nrm.time_months) == (2, 10, None)
@@ -107,6 +110,8 @@ def test_zuma1(studies):
     os24 = only(s, "OS", 24)
     assert (os24.estimate, os24.total) == (0.54, 101)
     assert only(s, "OS", 60).estimate_text == "42.6%"
+    assert (only(s, "ORR", None).estimate_text, only(s, "ORR", None).total) == ("83%", 101)
+    assert (only(s, "CR", None).estimate_text, only(s, "CR", None).total) == ("58%", 101)
     allo = only(s, "ALLO_HSCT", None)
     assert (allo.count, allo.total) == (2, 101) and allo.derived
 
@@ -159,8 +164,9 @@ def test_outcomes_frame(studies):
                    "source", "derived", "proportion", "line"):
         assert column in frame.columns
     row = frame[(frame["id"] == "cong2024") & (frame["endpoint"] == "OS")].iloc[0]
-    assert (row["proportion"], row["count"], row["total"], bool(row["is_index"])) == (
-        0.7, 7, 10, True)
+    assert (row["proportion"], row["estimate_text"], row["total"], bool(row["is_index"])) == (
+        0.7, "70%", 10, True)
+    assert row["count"] is pd.NA
     fried = frame[frame["id"] == "fried2023"]
     assert list(fried["ci_low"]) == [0.31, 0.19]
     assert outcomes_frame([]).empty
@@ -176,7 +182,7 @@ def test_list_table(cli, studies_dir):
     assert rows["cong2024"].rstrip().endswith("OS@12, PFS@12, CR, ORR, NRM")
     assert " * " in rows["cong2024"] and " * " not in rows["zurko2023"]
     assert rows["fried2023"].rstrip().endswith("OS@24, PFS@24")
-    assert rows["zuma1"].rstrip().endswith("OS@12, OS@24, OS@60, ALLO_HSCT")
+    assert rows["zuma1"].rstrip().endswith("OS@12, OS@24, OS@60, ORR, CR, ALLO_HSCT")
     # aligned: every row has the arm column at the same offset
     offset = lines[0].index("arm")
     assert all(line[offset:].startswith(("allo-HSCT", "CAR-T")) for line in lines[1:])

@@ -119,22 +119,31 @@ def test_the_readme_defines_the_vocabulary_once():
 
 def test_cong2024_status(studies):
     assert provenance(studies["cong2024"]) == {
-        ("OS", 12): ("primary", True), ("PFS", 12): ("primary", True),
+        ("OS", 12): ("primary", False), ("PFS", 12): ("primary", False),
         ("CR", None): ("primary", False), ("ORR", None): ("primary", False),
         ("NRM", None): ("primary", True),
     }
 
 
 @pytest.mark.parametrize(("endpoint", "count", "reported"), [("OS", 7, "70%"), ("PFS", 4, "40%")])
-def test_cong2024_landmarks_approximate_a_kaplan_meier_figure(studies, endpoint, count, reported):
+def test_cong2024_landmarks_are_the_reported_kaplan_meier_figures(studies, endpoint, count,
+                                                                   reported):
     o = only(studies["cong2024"], endpoint, 12)
-    assert (o.count, o.total, o.time_origin) == (count, 10, "allo-HSCT")
-    derived, note = flat(o.derived), flat(o.note)
-    assert f"{count}/10 approximates the reported Kaplan-Meier {reported}" in derived
-    assert "assumes that no patient was censored before 12 months" in derived
-    assert "needs no censoring" not in derived  # the old claim, which is false
-    assert f"Reported figure: {reported} at 12 months (Kaplan-Meier" in note
+    # the study file holds the figure the paper prints, not counts made from it
+    assert (o.count, o.estimate_text, o.total, o.time_origin) == (
+        None, reported, 10, "allo-HSCT")
+    assert o.derived is None
+    note = flat(o.note)
+    assert note.startswith("A Kaplan-Meier figure, not a count")
+    assert f"use {reported} x 10 = {count} of 10 as pseudo-counts, flagged approximate" in note
+    assert "assumes no patient was censored before 12 months" in note
     assert f"after allo-HSCT {reported}, a Kaplan-Meier figure" in flat(o.source)
+
+
+def test_cong2024_pseudo_counts_are_the_counts_the_note_names(studies):
+    for endpoint, count in (("OS", 7), ("PFS", 4)):
+        o = only(studies["cong2024"], endpoint, 12)
+        assert round(o.estimate * o.total, 9) == count
 
 
 def kaplan_meier(pattern: str) -> float:
@@ -233,7 +242,8 @@ def test_cong2024_notes_name_the_papers_inconsistencies(studies):
 def test_zuma1_status(studies):
     assert provenance(studies["zuma1"]) == {
         ("OS", 12): ("primary", True), ("OS", 24): ("secondary", False),
-        ("OS", 60): ("primary", False), ("ALLO_HSCT", None): ("cited", True),
+        ("OS", 60): ("primary", False), ("ORR", None): ("primary", False),
+        ("CR", None): ("primary", False), ("ALLO_HSCT", None): ("cited", True),
     }
 
 
@@ -257,6 +267,16 @@ def test_zuma1_os12_and_os60(studies):
     assert "assumes no patient was lost to follow-up" in flat(os12.derived)
     os60 = only(s, "OS", 60)
     assert (os60.estimate_text, os60.total) == ("42.6%", None)
+
+
+def test_zuma1_responses_are_the_five_year_reports(studies):
+    s = studies["zuma1"]
+    for endpoint, reported in (("ORR", "83%"), ("CR", "58%")):
+        o = only(s, endpoint, None)
+        assert (o.estimate_text, o.total, o.ci) == (reported, 101, None)
+        assert "Blood 2023;141(19):2307" in flat(o.source)
+        assert f"{reported} among the 101 treated patients" in flat(o.source)
+    assert "5-year disease-specific survival 51.0%" in flat(s.notes)
 
 
 def test_zuma1_transplants_were_consolidation(studies):
