@@ -129,7 +129,8 @@ def six_effects() -> tuple[list[float], list[float]]:
     for t in (24, 36, 60):
         more = subprocess.run(metaview_cmd() + ["pool", str(STUDIES), "--endpoint", "OS",
                                                 "--time", str(t), "--no-group", "--format",
-                                                "json"], capture_output=True, text=True, check=False)
+                                                "json"],
+                              capture_output=True, text=True, check=False)
         if more.returncode == 0:
             pairs += [(s["yi"], s["vi"]) for a in json.loads(more.stdout)["analyses"]
                       for s in a["studies"]]
@@ -181,8 +182,8 @@ def bench_pool(repeats: int, have_r: bool) -> None:
 
 
 def batched_fit_time(b: int, k: int, repeats: int) -> float:
-    from metaview.estimate.transforms import effect_sizes
     from metaview.engine.rma import fit_rma
+    from metaview.estimate.transforms import effect_sizes
 
     rng = np.random.default_rng(1)
     n = np.array([20, 35, 50, 80, 120, 60, 40, 90, 30, 150][:k])
@@ -296,8 +297,8 @@ def write_copies(folder: Path, count: int, source: Path) -> None:
 
 
 def bench_big_k() -> None:
-    from metaview.estimate.transforms import effect_sizes
     from metaview.engine.rma import fit_rma
+    from metaview.estimate.transforms import effect_sizes
 
     print("4. One analysis with k = 100,000 (REML, hk-adhoc, Q-profile tau2 CI)")
     k = 100_000

@@ -191,7 +191,8 @@ class Comparisons(Sequence[Comparison]):
     def __init__(self, comparisons: Iterable[Comparison], *, index: str,
                  options: AnalysisOptions | None = None):
         self._items = tuple(comparisons)
-        self.index = index
+        # the index study's id; it deliberately takes the place of Sequence.index()
+        self.index = index  # type: ignore[method-assign, assignment]
         self.options = options
 
     @overload
@@ -202,7 +203,7 @@ class Comparisons(Sequence[Comparison]):
 
     def __getitem__(self, i: int | slice) -> Comparison | Comparisons:
         if isinstance(i, slice):
-            return Comparisons(self._items[i], index=self.index, options=self.options)
+            return Comparisons(self._items[i], index=str(self.index), options=self.options)
         return self._items[i]
 
     def __len__(self) -> int:
@@ -782,7 +783,7 @@ def _array_studies(k: int, labels: Sequence[str] | None, groups: Sequence[str] |
             for i in range(k)]
 
 
-def _vector(values: ArrayLike, name: str):  # type: ignore[no-untyped-def]
+def _vector(values: ArrayLike, name: str):
     import numpy as np
 
     try:

@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(module: str):  # type: ignore[no-untyped-def]
+def _command_module(module: str):
     return importlib.import_module(f"metaview.commands.{module}")
 
 
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module = _command_module(COMMANDS[args.command][0])
     stdout = sys.stdout
-    sys.stdout = _Stdout(stdout)  # type: ignore[assignment]
+    sys.stdout = _Stdout(stdout)
     try:
         code = int(module.run(args) or 0)
         sys.stdout.flush()

@@ -57,7 +57,7 @@ def landmark(time_months: float | None) -> str:
     return "no landmark" if time_months is None else f"{time_months:g} mo"
 
 
-def heterogeneity(r: "PooledResult") -> str:
+def heterogeneity(r: PooledResult) -> str:
     """``I² = 21% (0–88), τ² = 0.05, Q p = 0.28`` (empty when not estimable)."""
     if r.model == "bayes" and r.tau_median is not None:
         return (f"\u03c4 = {r.tau_median:.3g} ({r.tau_ci_low:.2g}\u2013{r.tau_ci_high:.3g}, "
@@ -76,7 +76,7 @@ def heterogeneity(r: "PooledResult") -> str:
     return ", ".join(parts)
 
 
-def method_line(r: "PooledResult") -> str:
+def method_line(r: PooledResult) -> str:
     """``random effects, logit scale, REML, Hartung-Knapp (ad hoc), 95% CI``."""
     if r.model == "bayes":
         return (f"Bayesian random effects ({r.likelihood} likelihood), {r.scale} scale, "
@@ -94,7 +94,7 @@ def method_line(r: "PooledResult") -> str:
     return ", ".join(parts)
 
 
-def summary_text(r: "PooledResult") -> str:
+def summary_text(r: PooledResult) -> str:
     """A few lines describing one pooled result."""
     head = f"{r.endpoint} at {landmark(r.time_months)}" + (f", {r.group}" if r.group else "")
     lines = [head, f"  k = {r.k}: {percent_ci(r.estimate, r.ci_low, r.ci_high, 1)}"]

@@ -353,7 +353,9 @@ def test_pool_counts_and_pool_estimates_match_metafor(measure, method, test) -> 
         assert r.i2 == pytest.approx(ref["I2"], rel=rtol, abs=1e-4)
         assert [s.weight for s in r.studies] == pytest.approx(ref["weights"], rel=rtol)
     if measure == "PLO":
-        expit = lambda t: 1.0 / (1.0 + math.exp(-t))
+        def expit(t: float) -> float:
+            return 1.0 / (1.0 + math.exp(-t))
+
         assert from_yi.estimate == pytest.approx(expit(ref["b"]), rel=rtol)
         assert from_yi.ci_low == pytest.approx(expit(ref["ci_lb"]), rel=rtol)
         assert from_yi.ci_high == pytest.approx(expit(ref["ci_ub"]), rel=rtol)

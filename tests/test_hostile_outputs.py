@@ -200,5 +200,6 @@ def test_report_markdown_shows_study_text_as_text(report):
     assert not re.search(r"(?<!\\)\]\(javascript:", md)  # no link either
     assert "!\\[p\\](https://example.org/p.png) &lt;b&gt;Test&lt;/b&gt;" in md
     images = re.findall(r"!\[[^\]]*\]\(([^)]*)\)", md)
-    assert images and all(re.fullmatch(r"(forest-[a-z0-9_-]+|posterior)\.png", src) for src in images)
+    assert images
+    assert all(re.fullmatch(r"(forest-[a-z0-9_-]+|posterior)\.png", src) for src in images)
     assert_terminal_safe(md)

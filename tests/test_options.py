@@ -11,9 +11,9 @@ import pytest
 from metaview.cli import main
 from metaview.commands._endpoints import endpoint_warnings, within_one_edit
 from metaview.commands.compare import describe
+from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.errors import UsageError
 from metaview.io import load_studies
-from metaview.engine.analysis import AnalysisOptions, analyse, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "studies"

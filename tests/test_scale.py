@@ -12,8 +12,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from metaview.estimate.transforms import effect_sizes
 from metaview.engine.rma import fit_rma
+from metaview.estimate.transforms import effect_sizes
 
 K = 100_000
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from metaview.errors import UsageError
 
 if TYPE_CHECKING:  # every command module imports this one while the parser is built
-    from metaview.model import Study
     from metaview.engine.analysis import AnalysisOptions
+    from metaview.model import Study
 
 
 def options_from_args(args: argparse.Namespace, **overrides: Any) -> AnalysisOptions:

@@ -78,7 +78,8 @@ def describe(c: Comparison) -> str:
     others = ", ".join(s.label for s in p.studies)
     lines = [f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
              f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"]
-    lines.append(f"  {c.index.label}: {fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)}"
+    index_ci = fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)
+    lines.append(f"  {c.index.label}: {index_ci}"
                  f"   pooled others: {fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)}")
     if p.pi_low is not None:
         inside = "inside" if c.inside_pi else "outside"

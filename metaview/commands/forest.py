@@ -65,8 +65,8 @@ def _dpi(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from metaview.commands._common import index_study, load, options_from_args
-    from metaview.order import sort_studies
     from metaview.engine.analysis import analyse, compare
+    from metaview.order import sort_studies
     from metaview.render.forest import (
         FORMATS,
         figure_width,
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_endpoints(studies: list) -> list[str] | None:  # type: ignore[type-arg]
+def _default_endpoints(studies: list) -> list[str] | None:
     found = {o.endpoint for s in studies for o in s.outcomes}
     wanted = [e for e in DEFAULT_ENDPOINTS if e in found]
     return list(DEFAULT_ENDPOINTS) if wanted else None

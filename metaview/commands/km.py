@@ -216,7 +216,7 @@ def _write_new(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- figure
 
 
-def figure_lines(results: list[CurveResult]) -> tuple[list, list[float]]:  # type: ignore[type-arg]
+def figure_lines(results: list[CurveResult]) -> tuple[list, list[float]]:
     """What the renderer draws: step functions, censoring marks and numbers at risk, in
     months, and the table times (the first curve's table times converted to months, or
     every 6 months)."""
@@ -255,7 +255,7 @@ def _nice_step(horizon: float) -> float:
     return float(math.ceil(horizon / 10))
 
 
-def figure(results: list[CurveResult], title: str | None = None):  # type: ignore[no-untyped-def]
+def figure(results: list[CurveResult], title: str | None = None):
     """The overlay figure of ``results``."""
     from metaview.render.km import km_figure
 

@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not any(r.k > 0 for r in results):
-        wanted = ", ".join(f"{r.endpoint}{'' if r.time_months is None else f' at {r.time_months:g} months'}"
-                           for r in results if r.group is None) or "any endpoint"
+        wanted = ", ".join(
+            f"{r.endpoint}{'' if r.time_months is None else f' at {r.time_months:g} months'}"
+            for r in results if r.group is None) or "any endpoint"
         raise AnalysisError(f"nothing to pool: no study reports {wanted} "
                             "(see 'metaview list' for what each study reports)")
     if out_format is OutputFormat.JSON:
@@ -96,7 +97,8 @@ def _align(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for r in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths))]
         out.append("  ".join(cells).rstrip())
     return out
 
@@ -280,8 +282,8 @@ def _notes(results: Sequence[PooledResult], names: Mapping[str, str], width: int
     plain: dict[str, list[PooledResult]] = {}
     listed: dict[str, dict[str, list[PooledResult]]] = {}
     for r in results:
-        if r.model != "bayes" and 2 <= r.k <= FEW_STUDIES and r.ci_low is not None and r.ci_high is not None \
-                and r.ci_high - r.ci_low > WIDE_CI:
+        if r.model != "bayes" and 2 <= r.k <= FEW_STUDIES and r.ci_low is not None \
+                and r.ci_high is not None and r.ci_high - r.ci_low > WIDE_CI:
             out.append(f"  {_short(r)}, {_group_name(r)}: {r.k} studies, CI "
                        f"{100 * (r.ci_high - r.ci_low):.0f} points wide: see the Bayesian model "
                        "(--model bayes) and the common-effect analysis (--model common)")
@@ -294,7 +296,7 @@ def _notes(results: Sequence[PooledResult], names: Mapping[str, str], width: int
                 continue
             match = _LISTING_RE.match(w)
             ids = match.group(2).split(", ") if match else []
-            if ids and all(i in names for i in ids):
+            if match and ids and all(i in names for i in ids):
                 for i in ids:
                     listed.setdefault(match.group(1), {}).setdefault(i, []).append(r)
             else:
@@ -374,14 +376,16 @@ def _block(r: PooledResult, *, grouped: bool, names: Mapping[str, str]) -> list[
             lines.append(f"  Heterogeneity: {het}")
     if r.subgroup_test is not None:
         t = r.subgroup_test
-        lines.append(f"  Between groups: Q = {t.q_between:.2f}, df = {t.df}, {fmt.pvalue(t.pvalue)}")
+        lines.append(f"  Between groups: Q = {t.q_between:.2f}, df = {t.df}, "
+                     f"{fmt.pvalue(t.pvalue)}")
     if r.excluded and (r.group is not None or not grouped):  # else listed in its group
         lines.append("  Not pooled:")
         for e in r.excluded:
             lines.append(f"    {e.label}: {e.reason}")
     if r.leave_one_out:
         lines.append("  Leave-one-out:")
-        rows = [[f"    without {names.get(x.omitted, x.omitted)}", fmt.percent_ci(x.estimate, x.ci_low, x.ci_high),
+        rows = [[f"    without {names.get(x.omitted, x.omitted)}",
+                 fmt.percent_ci(x.estimate, x.ci_low, x.ci_high),
                  "" if x.i2 is None else f"I² {x.i2:.0f}%"] for x in r.leave_one_out]
         lines += _align(rows, right=set())
     for s in r.studies:

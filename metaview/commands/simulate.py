@@ -168,7 +168,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _progress_bar():  # type: ignore[no-untyped-def]
+def _progress_bar():
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
     state = {"last": -1}
 

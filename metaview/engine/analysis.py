@@ -240,14 +240,14 @@ def _strings(values: object, name: str, example: str, *,
         raise TypeError(f"{name} must be a list of strings, e.g. {name}={example}, "
                         f"not {values!r}")
     try:
-        items = tuple(values)  # type: ignore[call-overload]
+        items: tuple[object, ...] = tuple(values)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{name} must be a list of strings, e.g. {name}={example}, "
                         f"not {type(values).__name__}") from None
     for item in items:
         if not isinstance(item, str):
             raise TypeError(f"{name} must hold strings, not {type(item).__name__} ({item!r})")
-    return items
+    return tuple(str(item) for item in items)
 
 
 def _check(studies: Sequence[Study], options: AnalysisOptions) -> None:
@@ -302,7 +302,8 @@ class _Plan:
 # ------------------------------------------------------------------ choosing what to pool
 
 
-def endpoint_landmarks(studies: Sequence[Study], options: AnalysisOptions) -> list[tuple[str, float | None]]:
+def endpoint_landmarks(studies: Sequence[Study],
+                       options: AnalysisOptions) -> list[tuple[str, float | None]]:
     """The (endpoint, landmark) pairs to analyse, in a stable order (OS, PFS first)."""
     found: dict[str, set[bool]] = {}
     for s in studies:
@@ -490,7 +491,8 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
         model=options.model.value, scale=options.scale.value,
         tau2_method=None if options.model in (Model.COMMON, Model.BAYES)
         else options.tau2_method.value,
-        ci_method="credible" if options.model is Model.BAYES else options.ci_method.value, level=options.level, k=len(rows),
+        ci_method="credible" if options.model is Model.BAYES else options.ci_method.value,
+        level=options.level, k=len(rows),
         excluded=excluded, group_by=options.group_by,
     )
     empty = dict(estimate=None, ci_low=None, ci_high=None, pi_low=None, pi_high=None,
@@ -532,7 +534,7 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
     )
     common = options.model is Model.COMMON
     result = PooledResult(
-        **dict(base, model=model_used),  # type: ignore[arg-type]
+        **dict(base, model=model_used),
         estimate=est, ci_low=lo, ci_high=hi, pi_low=pi_lo, pi_high=pi_hi,
         theta=b, se=float(fit.se[0]),
         tau2=float(fit.tau2[0]),
@@ -575,7 +577,7 @@ def pseudo_counts(items: Sequence[tuple[int | None, int | None, float, float, fl
     return np.array(x), np.array(n), approx
 
 
-def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] | None = None):
     """The posterior of the rows' analysis (normal or binomial likelihood)."""
     from metaview.engine import bayes
 
@@ -594,7 +596,7 @@ def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] |
                             mu_prior=options.mu_prior, level=options.level)  # type: ignore[arg-type]
 
 
-def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],  # type: ignore[type-arg]
+def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],
                options: AnalysisOptions) -> PooledResult:
     """``--model bayes``: posterior medians and central credible intervals."""
     from metaview.engine.rma import fit_rma
@@ -649,7 +651,7 @@ def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],  # type: ignor
 
 
 def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOptions,
-         warnings: list[str]):  # type: ignore[no-untyped-def]
+         warnings: list[str]):
     from metaview.engine.rma import fit_rma
 
     if options.model is Model.GLMM:
@@ -663,7 +665,7 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
                 (c[0] if c else None, c[1] if c else r.effect.total, r.effect.estimate,
                  r.effect.vi, r.effect.n) for r, c in zip(rows, counts)])
         except AnalysisError:
-            x = n = None
+            x = None
             warnings.append(notices.glmm_needs_counts(no_counts))
         if x is not None:
             if approx:
@@ -736,7 +738,7 @@ def _leave_one_out(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: Anal
     return tuple(_loo_entry(rows[i].study.id, fit, i, options, n_h) for i in range(k))
 
 
-def _loo_entry(omitted: str, fit, i: int, options: AnalysisOptions,  # type: ignore[no-untyped-def]
+def _loo_entry(omitted: str, fit, i: int, options: AnalysisOptions,
                n_h: float | None) -> LeaveOneOut:
     b = float(fit.b[i])
     est, lo, hi = _back(b, float(fit.ci_lb[i]), float(fit.ci_ub[i]), options.scale, n_h)

@@ -14,11 +14,12 @@ Two models, both with ``theta_i ~ N(mu, tau^2)`` and the same priors:
 The outer integrals use Chebyshev points of the first kind (Fejér's rule) on a transformed
 axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1) and ``c`` the posterior median of ``tau``
 from a pilot pass (``tau = MAX u`` under a uniform prior), and, for the binomial model,
-``mu = m + s x / (1 - x^2)`` with ``x`` in (-1, 1) (heavy tails become smooth ends). The interpolating Chebyshev series of a marginal density is
-integrated exactly to give its distribution function, whose quantiles are found by
-bisection; mixtures of normals are inverted by safeguarded Newton steps. The number of
-points is doubled until every reported quantile changes by less than ``tol`` (absolute, on
-the pooling scale), so that the reported figures are accurate to about ``tol``.
+``mu = m + s x / (1 - x^2)`` with ``x`` in (-1, 1) (heavy tails become smooth ends). The
+interpolating Chebyshev series of a marginal density is integrated exactly to give its
+distribution function, whose quantiles are found by bisection; mixtures of normals are
+inverted by safeguarded Newton steps. The number of points is doubled until every reported
+quantile changes by less than ``tol`` (absolute, on the pooling scale), so that the
+reported figures are accurate to about ``tol``.
 
 Everything here is a pure function of arrays; options arrive already parsed
 (:func:`parse_tau_prior`, :func:`parse_mu_prior`).
@@ -704,7 +705,7 @@ def _convolve(theta: Array, centre: float, scale: float, na: int, tau: Array, wb
     if small.any():
         coef = Ca @ G[:, small]
         if cdf:
-            coef = ch.chebint(coef, lbnd=-1.0, axis=0)
+            coef = np.asarray(ch.chebint(coef, lbnd=-1.0, axis=0), dtype=float)
         sig = np.nonzero(np.abs(coef).max(axis=1) > 1e-15 * np.abs(coef).max())[0]
         coef = coef[: sig[-1] + 1 if sig.size else 1]
         z, wz = _gauss_hermite(20)
@@ -886,7 +887,8 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
     mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
     xg = _mu_to_x(mg, cur.centre, cur.scale)
     md = _cheb_eval(cur.coef_mu, xg) / _mu_axis(xg, cur.centre, cur.scale)[1]
-    md = np.maximum(md / float(_cheb_eval(ch.chebint(cur.coef_mu, lbnd=-1.0), np.ones(1))[0]),
+    mass = _cheb_eval(np.asarray(ch.chebint(cur.coef_mu, lbnd=-1.0), dtype=float), np.ones(1))
+    md = np.maximum(md / float(mass[0]),
                     0.0)
     keep = wflat > 1e-16
     return BayesFit(

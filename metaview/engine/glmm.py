@@ -28,9 +28,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from metaview.choices import CIMethod, parse
-from metaview.errors import AnalysisError, UsageError
 from metaview.engine.rma import RmaFit, fit_rma
 from metaview.engine.tau2 import Array
+from metaview.errors import AnalysisError, UsageError
 
 N_AGQ = 7
 TAU_MAX = 20.0
@@ -87,7 +87,7 @@ def _log_likelihood(mu: complex, tau: complex, x: Array, n: Array) -> complex:
     return complex(np.sum(const + li))
 
 
-def _expit(eta: Array) -> Array:
+def _expit(eta: np.ndarray) -> np.ndarray:
     """Logistic function for real or complex arguments, without overflow."""
     pos = eta.real >= 0
     e = np.exp(np.where(pos, -eta, eta))

@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metaview.choices import CIMethod, Tau2Method, parse
-from metaview.errors import UsageError
 from metaview.engine.tau2 import Array, Mask, _prep, estimate_tau2, q_profile, weighted
+from metaview.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,15 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from metaview.choices import CIMethod, Scale, Tau2Method, parse
+
+if TYPE_CHECKING:
+    from metaview.engine import bayes
 from metaview.errors import UsageError
 from metaview.estimate import transforms
 
@@ -193,8 +197,8 @@ def coverage_study(
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
     with_bayes: bool = False,
-    tau_prior: object | None = None,
-    mu_prior: object | None = None,
+    tau_prior: bayes.TauPrior | None = None,
+    mu_prior: bayes.MuPrior | None = None,
 ) -> CoverageStudy:
     """Coverage, Monte Carlo SE and mean width of each interval method for one analysis.
 

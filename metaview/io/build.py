@@ -145,6 +145,7 @@ def _check_against_patients(values: dict[str, Any],
     chars = items["characteristics"][1] if "characteristics" in items else None
     for name, value in (values.get("characteristics") or {}).items():
         if isinstance(value, dict) and "total" in value and value["total"] > patients:
+            assert chars is not None  # a characteristic's value came from this node
             node = next(v for k, v in chars.value if k.value == name)
             ck.add(_value_line(node, "total"), f"characteristics.{name}.total",
                    f"{value['total']} is greater than patients {patients}",
@@ -227,6 +228,7 @@ def _characteristic(node: yaml.Node, path: str, ck: _Checker) -> Any:
                    f'quote it if it is text: "{s.text}"')
             return _BAD
         return ck.typed(_CHAR_NUMBER, node, path)
+    assert isinstance(node, yaml.MappingNode)  # the composer makes no other kind of node
     items = ck.items(node, path)
     keys = set(items)
     if keys & set(sc.COUNT_KEYS):

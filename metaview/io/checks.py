@@ -449,8 +449,8 @@ class _Checker:
             text = f"{text[:12]}... ({len(text)} characters)"
         # "between" for a range (a year); a bound far above the minimum is a sanity cap
         # (patients <= 10,000,000) and gets its own message, as the minimum does
-        ranged = low is not None and high is not None and high < 1000 * max(1, abs(low))
-        if ranged and not low <= value <= high:
+        if (low is not None and high is not None and high < 1000 * max(1, abs(low))
+                and not low <= value <= high):
             self.add(line, key, f"{text} is out of range", f"must be between {_fmt(low)} "
                      f"and {_fmt(high)}")
             return _BAD

@@ -63,7 +63,8 @@ class _LineNumbers:
         while stack:
             node = stack.pop()
             m = node.start_mark
-            node.start_mark = yaml.Mark(m.name, m.index, self.of(m) - 1, m.column, None, None)
+            node.start_mark = yaml.Mark(m.name, m.index, self.of(m) - 1, m.column,
+                                        None, None)  # type: ignore[arg-type]
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
                     stack.extend((key, value))
@@ -88,8 +89,8 @@ class _PlainComposer(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             self.get_event()
             self.aliases_seen.append((line, str(event.anchor)))
-            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark,
-                                   event.end_mark)
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "",
+                                   event.start_mark, event.end_mark)  # type: ignore[arg-type]
         if event.anchor is not None:
             self.anchors_seen.append((line, str(event.anchor)))
             event.anchor = None
@@ -242,7 +243,7 @@ def _libyaml_can_take(text: str) -> bool:
 
 
 if _USE_LIBYAML:
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
     _RESOLVER = _PlainComposer("")  # resolves tags exactly as the composer above does
     _SCALAR_TAG = _RESOLVER.DEFAULT_SCALAR_TAG

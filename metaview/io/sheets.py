@@ -133,7 +133,8 @@ def read_tables(path: str | os.PathLike[str]) -> list[Table]:
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise StudyFileError([Problem(display, None, f"cannot be read: {exc.strerror or exc}")])
+        what = f"cannot be read: {exc.strerror or exc}"
+        raise StudyFileError([Problem(display, None, what)]) from None
     except UnicodeDecodeError as exc:
         raise StudyFileError([Problem(display, None, f"not valid UTF-8 at byte {exc.start} "
                                       "(save the sheet as CSV UTF-8)")]) from None
@@ -141,7 +142,8 @@ def read_tables(path: str | os.PathLike[str]) -> list[Table]:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise StudyFileError([Problem(display, None, f"not a valid {suffix[1:]} table: {exc}")])
+        what = f"not a valid {suffix[1:]} table: {exc}"
+        raise StudyFileError([Problem(display, None, what)]) from None
     return [Table(None, [[Cell(v) for v in row] for row in rows])]
 
 
@@ -724,11 +726,11 @@ def check_study_texts(texts: Sequence[StudyText], display: str) -> list[Study]:
                 return other.line_cells.get(line, other.first).show(display)
 
             for problem in exc.problems:
-                st = by_file.get(problem.file)
-                if st is None:  # pragma: no cover - every problem names one of the files
+                owner = by_file.get(problem.file)
+                if owner is None:  # pragma: no cover - every problem names one of the files
                     mapped.append(problem)
                     continue
-                cell_problem = _cell_problem(problem, st, display)
+                cell_problem = _cell_problem(problem, owner, display)
                 mapped.append(Problem(cell_problem.file, None,
                                       names.sub(cell_of, cell_problem.message)))
             raise StudyFileError(_sorted_cell_problems(mapped)) from None

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from metaview.atomic import atomic_write, exists_message
 from metaview.errors import OutputError, UsageError
@@ -73,16 +74,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def forest_plot(
-    results: Sequence["PooledResult"],
+    results: Sequence[PooledResult],
     *,
-    comparisons: Sequence["Comparison"] = (),
-    studies: Sequence["Study"] = (),
+    comparisons: Sequence[Comparison] = (),
+    studies: Sequence[Study] = (),
     title: str | None = None,
-    fig: "Figure | None" = None,
+    fig: Figure | None = None,
     width: float | str | None = DEFAULT_WIDTH,
     font_size: float | None = None,
     sort: str = "year",
-) -> "Figure":
+) -> Figure:
     """Draw a forest plot of pooled proportions, one panel per endpoint and landmark.
 
     Parameters
@@ -149,17 +150,17 @@ ROWS_PER_PAGE = 60
 
 
 def forest_pages(
-    results: Sequence["PooledResult"],
+    results: Sequence[PooledResult],
     *,
-    comparisons: Sequence["Comparison"] = (),
-    studies: Sequence["Study"] = (),
+    comparisons: Sequence[Comparison] = (),
+    studies: Sequence[Study] = (),
     title: str | None = None,
     width: float | str | None = DEFAULT_WIDTH,
     font_size: float | None = None,
     sort: str = "year",
     rows_per_page: int | None = ROWS_PER_PAGE,
     summary_only: bool = False,
-) -> list["Figure"]:
+) -> list[Figure]:
     """The forest plot as pages of at most ``rows_per_page`` study rows each.
 
     As :func:`forest_plot` (same arguments), with the rows cut into pages: a group that
@@ -184,7 +185,7 @@ def forest_pages(
         return [_draw_bands(bands) for bands in pages]
 
 
-def _draw_bands(bands: Sequence[_Plan], fig: "Figure | None" = None) -> "Figure":
+def _draw_bands(bands: Sequence[_Plan], fig: Figure | None = None) -> Figure:
     """Draw planned bands (panels side by side; bands one under the other) into ``fig``."""
     from matplotlib.figure import Figure
 
@@ -237,14 +238,14 @@ def figure_width(width: float | str | None) -> float | None:
         raise UsageError(f"--width {width}: a figure width between 2 and 20 inches")
     return value
 
-def png_dpi(fig: "Figure", dpi: float = PNG_DPI) -> float:
+def png_dpi(fig: Figure, dpi: float = PNG_DPI) -> float:
     """The resolution a PNG of ``fig`` is written at: ``dpi``, lowered when a side would
     exceed :data:`PNG_MAX_PIXELS`."""
     longest = max(fig.get_figwidth(), fig.get_figheight())
     return min(float(dpi), math.floor(PNG_MAX_PIXELS / longest))
 
 
-def save_figure(fig: "Figure", path: str | os.PathLike[str], *, overwrite: bool = True,
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, overwrite: bool = True,
                 dpi: float = PNG_DPI) -> Path:
     """Write ``fig`` to ``path``; the format comes from the extension (.png, .svg, .pdf).
 
@@ -286,7 +287,7 @@ def page_paths(path: str | os.PathLike[str], pages: int) -> list[Path]:
     return [target.with_name(f"{target.stem}-{n}{target.suffix}") for n in range(1, pages + 1)]
 
 
-def save_pages(figs: Sequence["Figure"], path: str | os.PathLike[str], *,
+def save_pages(figs: Sequence[Figure], path: str | os.PathLike[str], *,
                overwrite: bool = True, dpi: float = PNG_DPI) -> list[Path]:
     """Write the pages of :func:`forest_pages`: one PDF with a page each, or numbered PNG or
     SVG files (see :func:`page_paths`); each file as :func:`save_figure` writes it."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from metaview.notices import MISSING, NoticeCode
 from metaview.render import format as fmt
@@ -46,23 +47,23 @@ class _Panel:
 
     endpoint: str
     time: float | None
-    by_group: Mapping[str | None, "PooledResult"]
-    overall: "PooledResult | None"
-    comparisons: Mapping[str | None, "Comparison"]
+    by_group: Mapping[str | None, PooledResult]
+    overall: PooledResult | None
+    comparisons: Mapping[str | None, Comparison]
 
     @property
-    def first(self) -> "PooledResult":
+    def first(self) -> PooledResult:
         return next(iter(self.by_group.values()))
 
     @property
     def level(self) -> float:
         return self.first.level
 
-    def estimate(self, group: str | None, sid: str) -> "StudyEstimate | None":
+    def estimate(self, group: str | None, sid: str) -> StudyEstimate | None:
         r = self.by_group.get(group)
         return None if r is None else next((s for s in r.studies if s.id == sid), None)
 
-    def excluded(self, group: str | None, sid: str) -> "ExcludedStudy | None":
+    def excluded(self, group: str | None, sid: str) -> ExcludedStudy | None:
         r = self.by_group.get(group)
         return None if r is None else next((e for e in r.excluded if e.id == sid), None)
 
@@ -101,11 +102,11 @@ class _Cell:
     estimate_marks: str = ""
     weight: str = ""
     note: str = ""  # text across the plot for a study that is not in the analysis
-    study: "StudyEstimate | None" = None
+    study: StudyEstimate | None = None
     grey: bool = False
 
 
-def _panels(results: Sequence["PooledResult"], comparisons: Sequence["Comparison"]) -> list[_Panel]:
+def _panels(results: Sequence[PooledResult], comparisons: Sequence[Comparison]) -> list[_Panel]:
     """Results by (endpoint, landmark), in the order given; the overall result set apart
     when there are groups (it pools different groups, so it is not drawn as a diamond)."""
     keyed: dict[tuple[str, float | None], list[PooledResult]] = {}
@@ -132,7 +133,7 @@ def _same_time(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
 
 
-def _index_id(panels: Sequence[_Panel], studies: Sequence["Study"]) -> str | None:
+def _index_id(panels: Sequence[_Panel], studies: Sequence[Study]) -> str | None:
     for p in panels:
         for c in p.comparisons.values():
             return c.index.id
@@ -144,7 +145,7 @@ def _index_id(panels: Sequence[_Panel], studies: Sequence["Study"]) -> str | Non
     return next((s.id for s in studies if s.index), None)
 
 
-def _rows(panels: Sequence[_Panel], studies: Sequence["Study"], index_id: str | None,
+def _rows(panels: Sequence[_Panel], studies: Sequence[Study], index_id: str | None,
           summary_only: bool = False) -> list[_Row]:
     """Group headers, study rows, summary and note rows. A study has a row when one of the
     panels shows something for it (its estimate, or what it reports instead); a study
@@ -219,20 +220,20 @@ def _study_cell(panel: _Panel, group: str | None, sid: str, ref_origin: str | No
     return _Cell(reported=_excluded_value(e), note=_excluded_note(panel, e), grey=True)
 
 
-def _not_reported(e: "ExcludedStudy") -> bool:
+def _not_reported(e: ExcludedStudy) -> bool:
     return e.code in MISSING
 
 
-def _reports_nothing(e: "ExcludedStudy") -> bool:
+def _reports_nothing(e: ExcludedStudy) -> bool:
     """The study reports the endpoint at no landmark at all."""
     return _not_reported(e) and not e.reported
 
 
-def _excluded_value(e: "ExcludedStudy") -> str:
+def _excluded_value(e: ExcludedStudy) -> str:
     return "NR" if _not_reported(e) else "\u2013"
 
 
-def _excluded_note(panel: _Panel, e: "ExcludedStudy") -> str:
+def _excluded_note(panel: _Panel, e: ExcludedStudy) -> str:
     if _not_reported(e):
         if not e.reported:
             return f"{panel.endpoint} not reported"
@@ -245,7 +246,7 @@ def _excluded_note(panel: _Panel, e: "ExcludedStudy") -> str:
 
 @dataclass(frozen=True)
 class _Summary:
-    result: "PooledResult | None"
+    result: PooledResult | None
     reported: str  # "k = 3"
     estimate: str
     note: str  # when there is nothing to draw
@@ -264,7 +265,7 @@ def _summary(panel: _Panel, group: str | None, kind: str, index_id: str | None) 
 
 
 def _summary_result(panel: _Panel, group: str | None, kind: str,
-                    index_id: str | None) -> "PooledResult | None":
+                    index_id: str | None) -> PooledResult | None:
     r = panel.by_group.get(group)
     if kind == "pooled":
         return r
@@ -308,7 +309,7 @@ def _group_notes(panel: _Panel, group: str | None, index_group: bool,
     return lines
 
 
-def _result_notes(r: "PooledResult", prefix: str, with_k: bool = False) -> list[str]:
+def _result_notes(r: PooledResult, prefix: str, with_k: bool = False) -> list[str]:
     if r.k == 0:
         return []
     if r.k == 1:
@@ -331,7 +332,7 @@ def _subgroup_note(panel: _Panel) -> str:
             f"{fmt.pvalue(t.pvalue)}")
 
 
-def _patients(studies: Sequence["Study"], panels: Sequence[_Panel]) -> dict[str, str]:
+def _patients(studies: Sequence[Study], panels: Sequence[_Panel]) -> dict[str, str]:
     """The n column: patients in the study file, else the largest total in the results."""
     n = {s.id: str(s.patients) for s in studies}
     for p in panels:

@@ -29,10 +29,11 @@ from metaview.render.forest_style import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from metaview.model import StudyEstimate
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+
+    from metaview.model import StudyEstimate
 
 
 def _style() -> Any:
@@ -66,7 +67,7 @@ def _glyphs_quiet() -> Any:
         yield
 
 
-def _attach_canvas(fig: "Figure") -> None:
+def _attach_canvas(fig: Figure) -> None:
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -74,7 +75,7 @@ def _attach_canvas(fig: "Figure") -> None:
         FigureCanvasAgg(fig)
 
 
-def _draw_background(fig: "Figure", layout: _Layout) -> "Axes":
+def _draw_background(fig: Figure, layout: _Layout) -> Axes:
     """An invisible axes over the whole figure, in inches from the top-left corner, for
     the text columns and rules."""
     bg = fig.add_axes((0.0, 0.0, 1.0, 1.0), zorder=0)
@@ -85,7 +86,7 @@ def _draw_background(fig: "Figure", layout: _Layout) -> "Axes":
     return bg
 
 
-def _text(ax: "Axes", x: float, y: float, s: str, font: "FontProperties", *, ha: str = "left",
+def _text(ax: Axes, x: float, y: float, s: str, font: FontProperties, *, ha: str = "left",
           va: str = "center", colour: str = INK, **kw: Any) -> None:
     if not s:
         return
@@ -95,11 +96,11 @@ def _text(ax: "Axes", x: float, y: float, s: str, font: "FontProperties", *, ha:
             linespacing=LINE_SPACING, **kw)
 
 
-def _rule(ax: "Axes", x0: float, x1: float, y: float, width: float = 0.6) -> None:
+def _rule(ax: Axes, x0: float, x1: float, y: float, width: float = 0.6) -> None:
     ax.plot([x0, x1], [y, y], color=RULE, linewidth=width, solid_capstyle="butt")
 
 
-def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+def _draw_titles(bg: Axes, plan: _Plan, layout: _Layout) -> None:
     f = plan.fonts
     if plan.title:
         _text(bg, layout.label_left, layout.title_top, plan.title, f.title, va="top")
@@ -126,7 +127,7 @@ def _draw_titles(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
     _rule(bg, layout.label_left, right, layout.body_top - 0.02, 0.8)
 
 
-def _draw_left_columns(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+def _draw_left_columns(bg: Axes, plan: _Plan, layout: _Layout) -> None:
     """Group headers, study and summary labels, and the n column."""
     f = plan.fonts
     for i, row in enumerate(plan.rows):
@@ -146,7 +147,7 @@ def _draw_left_columns(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
                   ha="right", colour=GREY if grey else INK)
 
 
-def _draw_panel_columns(bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+def _draw_panel_columns(bg: Axes, plan: _Plan, layout: _Layout, p: int) -> None:
     """The text columns of one panel: as reported (with marks), estimate [CI], weight."""
     f, cols, panel = plan.fonts, layout.panels[p], plan.panels[p]
     for row in plan.rows:
@@ -174,7 +175,7 @@ def _draw_panel_columns(bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> Non
             _text(bg, cols.estimate_right, y, s.estimate, f.bold, ha="right")
 
 
-def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Axes":
+def _draw_panel_axes(fig: Figure, plan: _Plan, layout: _Layout, p: int) -> Axes:
     """The plot column: x in percent (0-100), y in inches from the top (as the text)."""
     cols, panel = layout.panels[p], plan.panels[p]
     W, H = layout.width, layout.height
@@ -200,7 +201,7 @@ def _draw_panel_axes(fig: "Figure", plan: _Plan, layout: _Layout, p: int) -> "Ax
     return ax
 
 
-def _draw_reference_lines(ax: "Axes", plan: _Plan, p: int) -> None:
+def _draw_reference_lines(ax: Axes, plan: _Plan, p: int) -> None:
     """A dotted line per group at its pooled estimate (the literature's for the index group),
     over the group's study and summary rows."""
     panel = plan.panels[p]
@@ -218,7 +219,7 @@ def _draw_reference_lines(ax: "Axes", plan: _Plan, p: int) -> None:
                 linestyle=(0, (1.5, 1.5)), zorder=0.5, clip_on=True)
 
 
-def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+def _draw_studies(ax: Axes, plan: _Plan, layout: _Layout, p: int) -> None:
     """Squares (area proportional to weight) and interval whiskers; arrows past the axis."""
     panel = plan.panels[p]
     cells = [(row, plan.cell(p, row)) for row in plan.rows if row.kind == "study"]
@@ -248,8 +249,10 @@ def _draw_studies(ax: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
 SHRUNK_OFFSET = 0.3
 
 
-def _draw_shrunk(ax: "Axes", s: "StudyEstimate", y: float, colour: str, gid: str) -> None:
+def _draw_shrunk(ax: Axes, s: StudyEstimate, y: float, colour: str, gid: str) -> None:
     """An open circle at the study's shrunken estimate, with its interval as a thin line."""
+    if s.shrunk_estimate is None:
+        return
     if s.shrunk_ci_low is not None and s.shrunk_ci_high is not None:
         ax.plot([100 * s.shrunk_ci_low, 100 * s.shrunk_ci_high], [y, y], color=colour,
                 linewidth=0.5, solid_capstyle="butt", zorder=2, gid=gid + "-ci")
@@ -258,7 +261,7 @@ def _draw_shrunk(ax: "Axes", s: "StudyEstimate", y: float, colour: str, gid: str
             gid=gid)
 
 
-def _draw_arrows(ax: "Axes", low: float, high: float, y: float, colour: str) -> None:
+def _draw_arrows(ax: Axes, low: float, high: float, y: float, colour: str) -> None:
     """Arrow heads just outside the axis ends where an interval (proportions) continues
     beyond them; the line itself is clipped by the axes."""
     from matplotlib.transforms import ScaledTranslation
@@ -271,7 +274,7 @@ def _draw_arrows(ax: "Axes", low: float, high: float, y: float, colour: str) -> 
                     zorder=4, linestyle="none", markeredgewidth=0, transform=outside)
 
 
-def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
+def _draw_summaries(ax: Axes, plan: _Plan, p: int) -> None:
     """Diamonds spanning the pooled CI, and the prediction interval as a bar behind them."""
     from matplotlib.patches import Polygon, Rectangle
 
@@ -301,7 +304,7 @@ def _draw_summaries(ax: "Axes", plan: _Plan, p: int) -> None:
                      POOLED_COLOUR)
 
 
-def _draw_panel_notes(ax: "Axes", bg: "Axes", plan: _Plan, layout: _Layout, p: int) -> None:
+def _draw_panel_notes(ax: Axes, bg: Axes, plan: _Plan, layout: _Layout, p: int) -> None:
     """Free text of the panel: NR rows across the plot (above the reference lines, on a
     white ground), group footnotes under each group."""
     f, cols = plan.fonts, layout.panels[p]
@@ -319,7 +322,7 @@ def _draw_panel_notes(ax: "Axes", bg: "Axes", plan: _Plan, layout: _Layout, p: i
                                        "boxstyle": "square,pad=0.1"})
 
 
-def _draw_footnotes(bg: "Axes", plan: _Plan, layout: _Layout) -> None:
+def _draw_footnotes(bg: Axes, plan: _Plan, layout: _Layout) -> None:
     if layout.footnotes:
         _text(bg, layout.label_left, layout.footnote_top, "\n".join(layout.footnotes),
               plan.fonts.note, va="top", colour=INK)

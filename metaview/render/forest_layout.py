@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from metaview.render import format as fmt
 from metaview.render.forest_cells import (
@@ -150,14 +151,14 @@ def _fitting_steps(font_size: float, fixed_font: bool) -> list[_Geometry]:
 
 @dataclass
 class _Fonts:
-    body: "FontProperties"
-    bold: "FontProperties"
-    note: "FontProperties"
-    panel_title: "FontProperties"
-    title: "FontProperties"
+    body: FontProperties
+    bold: FontProperties
+    note: FontProperties
+    panel_title: FontProperties
+    title: FontProperties
 
     @classmethod
-    def create(cls, geo: _Geometry | None = None) -> "_Fonts":
+    def create(cls, geo: _Geometry | None = None) -> _Fonts:
         from matplotlib.font_manager import FontProperties
 
         geo = geo or _Geometry()
@@ -372,14 +373,14 @@ def _panel_title(panel: _Panel) -> list[str]:
 BAND_GAP = 0.2
 
 
-def _make_plan(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+def _make_plan(panels: list[_Panel], studies: Sequence[Study], title: str | None,
                width: float | None = None, font_size: float | None = None) -> _Plan:
     """The plan of one figure with every panel side by side (see :func:`_make_bands`)."""
     (plan,) = _make_bands(panels, studies, title, width, font_size, stack=False)
     return plan
 
 
-def _make_bands(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+def _make_bands(panels: list[_Panel], studies: Sequence[Study], title: str | None,
                 width: float | None, font_size: float | None, stack: bool = True
                 ) -> list[_Plan]:
     """Plans of the bands of one figure: every panel side by side when they fit the width
@@ -388,7 +389,7 @@ def _make_bands(panels: list[_Panel], studies: Sequence["Study"], title: str | N
     return _make_pages(panels, studies, title, width, font_size, None, False, stack)[0]
 
 
-def _make_pages(panels: list[_Panel], studies: Sequence["Study"], title: str | None,
+def _make_pages(panels: list[_Panel], studies: Sequence[Study], title: str | None,
                 width: float | None, font_size: float | None, rows_per_page: int | None,
                 summary_only: bool, stack: bool = True) -> list[list[_Plan]]:
     """The pages of a forest plot, each a list of bands (see :func:`_make_bands`)."""
@@ -438,7 +439,7 @@ def _make_pages(panels: list[_Panel], studies: Sequence["Study"], title: str | N
     return pages
 
 
-def _first_fit(groups: list[list[_Panel]], studies: Sequence["Study"], index_id: str | None,
+def _first_fit(groups: list[list[_Panel]], studies: Sequence[Study], index_id: str | None,
                steps: Sequence[_Geometry], width: float | None,
                measure: _Measure) -> _Geometry | None:
     """The first geometry in which every band of ``groups`` fits ``width``."""
@@ -449,14 +450,14 @@ def _first_fit(groups: list[list[_Panel]], studies: Sequence["Study"], index_id:
     return None
 
 
-def _band_width(panels: list[_Panel], studies: Sequence["Study"], index_id: str | None,
+def _band_width(panels: list[_Panel], studies: Sequence[Study], index_id: str | None,
                 geo: _Geometry, measure: _Measure) -> float:
     plan = _Plan(panels, _rows(panels, studies, index_id), index_id, None,
                  _patients(studies, panels), None, _Fonts.create(geo), measure, geo)
     return _plan_columns(plan).width
 
 
-def _any_arrows(panels: Sequence[_Panel], studies: Sequence["Study"],
+def _any_arrows(panels: Sequence[_Panel], studies: Sequence[Study],
                 index_id: str | None) -> bool:
     rows = _rows(panels, studies, index_id)
     return any(_leaves_axis(_study_cell(p, r.group, r.key, None).study) for p in panels
@@ -465,7 +466,7 @@ def _any_arrows(panels: Sequence[_Panel], studies: Sequence["Study"],
         for p in panels for r in rows if r.kind == "summary")
 
 
-def _plan_band(panels: list[_Panel], studies: Sequence["Study"], index_id: str | None,
+def _plan_band(panels: list[_Panel], studies: Sequence[Study], index_id: str | None,
                geo: _Geometry, measure: _Measure, width: float | None, title: str | None,
                footnotes: list[str], top: float, rows: list[_Row] | None = None,
                page_rows: list[_Row] | None = None) -> _Plan:
@@ -494,11 +495,11 @@ def _plan_band(panels: list[_Panel], studies: Sequence["Study"], index_id: str |
     return plan
 
 
-def _leaves_axis(s: "StudyEstimate | None") -> bool:
+def _leaves_axis(s: StudyEstimate | None) -> bool:
     return s is not None and (s.ci_low < 0.0 or s.ci_high > 1.0)
 
 
-def _pooled_leaves_axis(r: "PooledResult | None") -> bool:
+def _pooled_leaves_axis(r: PooledResult | None) -> bool:
     if r is None:
         return False
     ends = [x for x in (r.ci_low, r.ci_high, r.pi_low, r.pi_high) if x is not None]

@@ -60,7 +60,7 @@ class _Measure:
         self._renderers = [(RendererAgg(10, 10, dpi), dpi) for dpi in self.DPIS]
         self._cache: dict[tuple[str, Any], float] = {}
 
-    def width(self, text: str, font: "FontProperties") -> float:
+    def width(self, text: str, font: FontProperties) -> float:
         if not text:
             return 0.0
         key = (text, font)
@@ -70,7 +70,7 @@ class _Measure:
                 for r, dpi in self._renderers for line in text.split("\n"))
         return self._cache[key]
 
-    def wrap(self, text: str, font: "FontProperties", width: float, max_lines: int) -> list[str]:
+    def wrap(self, text: str, font: FontProperties, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` inches; a word too long for a line is broken; past
         ``max_lines`` the last line ends with an ellipsis. ``x = 1`` and a short phrase in
         parentheses are kept on one line when they fit. Line breaks and tabs in ``text``
@@ -110,7 +110,7 @@ class _Measure:
             lines = lines[:end] + [last[:keep].rstrip() + "\u2026"]
         return lines
 
-    def _fit(self, word: str, font: "FontProperties", width: float, *, suffix: str = "",
+    def _fit(self, word: str, font: FontProperties, width: float, *, suffix: str = "",
              least: int = 1) -> int:
         """The longest prefix of ``word`` (at least ``least`` characters) that, followed by
         ``suffix``, fits in ``width``: widths grow with the prefix, so a galloping search

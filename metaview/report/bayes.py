@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -198,14 +198,14 @@ def _same(a: float | None, b: float | None) -> bool:
     return (a is None) == (b is None) and (a is None or abs(a - b) < 1e-9)  # type: ignore[operator]
 
 
-def posterior_curves(fit: object, prior: TauPrior, index_theta: float) -> PosteriorCurves:
+def posterior_curves(fit: Any, prior: TauPrior, index_theta: float) -> PosteriorCurves:
     """The fit's marginal densities, with the tau prior's density (``TauPrior.logpdf``) on
     the tau grid."""
-    tau = np.asarray(fit.tau_grid, float)  # type: ignore[attr-defined]
+    tau = np.asarray(fit.tau_grid, float)
     return PosteriorCurves(
-        mu_grid=np.asarray(fit.mu_grid, float),  # type: ignore[attr-defined]
-        mu_density=np.asarray(fit.mu_density, float),  # type: ignore[attr-defined]
-        tau_grid=tau, tau_density=np.asarray(fit.tau_density, float),  # type: ignore[attr-defined]
+        mu_grid=np.asarray(fit.mu_grid, float),
+        mu_density=np.asarray(fit.mu_density, float),
+        tau_grid=tau, tau_density=np.asarray(fit.tau_density, float),
         prior_density=np.exp(prior.logpdf(tau)), index_theta=float(index_theta))
 
 
@@ -217,7 +217,7 @@ SENSITIVITY_COLUMNS = (
 )
 
 
-def sensitivity_frame(content: BayesContent):  # type: ignore[no-untyped-def]
+def sensitivity_frame(content: BayesContent):
     """The prior sensitivity table as a data frame (one row per endpoint and prior)."""
     import pandas as pd
 

@@ -185,7 +185,7 @@ def _comparison(ctx: _Context) -> Section | None:
     for a, c in comps:
         sec.add(Callout(a.title, tuple(comparison_words(ctx, c)), "finding"))
     rows = []
-    for a, c in comps:
+    for _, c in comps:
         p = c.pooled
         rows.append((
             short_name(c.endpoint, c.time_months),
@@ -245,12 +245,12 @@ def comparison_words(ctx: _Context, c: Comparison) -> list[Paragraph]:
         verdict.append(f" (p = {pvalue(c.pvalue)}).".replace("p = <", "p < "))
     if c.inside_pi is True:
         verdict.append(f" {label} lies inside the {lvl} prediction interval of the other series "
-                       f"({pct_range(p.pi_low, p.pi_high, p.estimate)}): a result like it is within the "
-                       "range expected for a further series like theirs.")
+                       f"({pct_range(p.pi_low, p.pi_high, p.estimate)}): a result like it is "
+                       "within the range expected for a further series like theirs.")
     elif c.inside_pi is False:
         verdict.append(f" {label} lies outside the {lvl} prediction interval of the other "
-                       f"series ({pct_range(p.pi_low, p.pi_high, p.estimate)}): more extreme than expected "
-                       "for a further series like theirs.")
+                       f"series ({pct_range(p.pi_low, p.pi_high, p.estimate)}): more extreme "
+                       "than expected for a further series like theirs.")
     else:
         verdict.append(" There is no prediction interval: with a single series on the "
                        "literature side, the spread between series cannot be estimated.")

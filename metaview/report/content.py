@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metaview import __version__
+from metaview.engine.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
 from metaview.errors import AnalysisError, MetaviewError, OutputError, UsageError
 from metaview.model import Comparison, PooledResult, Study
-from metaview.engine.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
 from metaview.report.figures import FigureFiles
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -307,7 +307,7 @@ def build_report(
     report = replace(report, bayes=bayes_content(report))
     if figures is False:
         return report
-    maker: FigureMaker = _draw_forest if figures is True else figures  # type: ignore[assignment]
+    maker: FigureMaker = _draw_forest if figures is True else figures
     drawn = []
     for a in report.analyses:
         if not _plotted(a):

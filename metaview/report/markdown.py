@@ -64,8 +64,8 @@ def _block(b: Block, level: int, counter: list[int]) -> list[str]:
     if isinstance(b, FigureRef):
         counter[0] += 1
         return [f"![{_text(b.title)}]({b.stem}.png)", "",
-                (f"**Figure {counter[0]}.** {_text(b.caption)} Files: [{b.stem}.svg]({b.stem}.svg), "
-                f"[{b.stem}.png]({b.stem}.png).")]
+                (f"**Figure {counter[0]}.** {_text(b.caption)} "
+                 f"Files: [{b.stem}.svg]({b.stem}.svg), [{b.stem}.png]({b.stem}.png).")]
     if isinstance(b, Callout):
         out = [f"> **{_text(b.title)}**", ">"]
         for i, inner in enumerate(b.blocks):

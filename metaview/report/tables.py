@@ -35,7 +35,8 @@ POOLED_COLUMNS = (
     "analysis", "endpoint", "time_months", "group", "model", "scale", "tau2_method",
     "ci_method", "level", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "theta",
     "se", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2",
-    "h2_ci_low", "h2_ci_high", "q", "q_df", "q_pvalue", "q_between", "q_between_df", "q_between_pvalue", "studies",
+    "h2_ci_low", "h2_ci_high", "q", "q_df", "q_pvalue", "q_between", "q_between_df",
+    "q_between_pvalue", "studies",
     "excluded", "warnings",
 )
 

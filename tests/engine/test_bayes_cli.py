@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from metaview.cli import main
-from metaview.estimate import transforms
 from metaview.engine import bayes
+from metaview.estimate import transforms
 
 BAYES_KEYS = {"tau_median", "tau_ci_low", "tau_ci_high", "tau_prior", "mu_prior", "likelihood"}
 SHRUNK_KEYS = {"shrunk_estimate", "shrunk_ci_low", "shrunk_ci_high"}

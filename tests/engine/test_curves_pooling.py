@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from metaview.cli import main
+from metaview.engine.analysis import AnalysisOptions, analyse
 from metaview.estimate import transforms
 from metaview.estimate.reconstruct import effective_counts, landmark_outcome
 from metaview.io import load_studies
-from metaview.engine.analysis import AnalysisOptions, analyse
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "km"
 PRINTED = """\

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from reference_data import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
-from metaview.estimate.transforms import back_transform, effect_sizes
 from metaview.engine.glmm import fit_glmm
 from metaview.engine.rma import fit_rma
+from metaview.estimate.transforms import back_transform, effect_sizes
 
 SCALE = {"PLO": "logit", "PLN": "log", "PR": "raw", "PAS": "arcsine", "PFT": "pft",
          "CLL": "cloglog"}
@@ -182,8 +182,8 @@ def test_glmm_matches_metafor(ref: dict) -> None:
 
 @pytest.mark.parametrize("ref", REF["subgroups"], ids=lambda r: r["test"])
 def test_subgroup_test_matches_metafor(ref: dict) -> None:
-    from metaview.model import Outcome, Study
     from metaview.engine.analysis import AnalysisOptions, analyse
+    from metaview.model import Outcome, Study
 
     ds = REF["datasets"][ref["dataset"]]
     members = {i - 1: g for g, idx in ref["groups"].items() for i in idx}

@@ -264,8 +264,8 @@ def test_a_level_near_zero_gives_an_interval_of_zero_width(capsys: pytest.Captur
 
 
 def test_python_api_refuses_a_level_without_a_finite_quantile() -> None:
-    from metaview.errors import UsageError
     from metaview.engine.analysis import AnalysisOptions
+    from metaview.errors import UsageError
 
     with pytest.raises(UsageError, match="quantile is infinite"):
         AnalysisOptions.create(level=0.9999999999999999)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from metaview.model import Outcome, Study
 from metaview.engine.analysis import AnalysisOptions, analyse
 from metaview.engine.rma import fit_rma
+from metaview.model import Outcome, Study
 
 BOUNDED = ["logit", "cloglog", "arcsine", "pft"]
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from metaview.cli import main
-from metaview.errors import UsageError
-from metaview.estimate.transforms import back_transform_interval, effect_sizes
 from metaview.engine.rma import fit_rma
 from metaview.engine.simulate import coverage_study, simulate_counts, true_proportion
+from metaview.errors import UsageError
+from metaview.estimate.transforms import back_transform_interval, effect_sizes
 
 N = [5, 10, 88]
 THETA, TAU2 = 0.37, 0.25

@@ -106,7 +106,8 @@ def test_filled_template_validates(tmp_path, cli):
 
 def test_filled_template_with_an_estimate_validates(tmp_path):
     text = fill(render_template("est", schema_ref="s.json"))
-    text = text.replace("    count: 6\n", "").replace('    # estimate: "59%"', '    estimate: "59%"')
+    text = text.replace("    count: 6\n", "")
+    text = text.replace('    # estimate: "59%"', '    estimate: "59%"')
     text = text.replace('    # ci: ["48%", "69%"]', '    ci: ["48%", "69%"]')
     (tmp_path / "est.yaml").write_text(text, "utf-8")
     (outcome,) = load_study(tmp_path / "est.yaml").outcomes

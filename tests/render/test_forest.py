@@ -13,19 +13,18 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+from forest_data import ALLO, LONG_LABEL, PIVOTAL, many_studies, outcome, study
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
 from metaview import atomic
-from metaview.errors import OutputError, UsageError
 from metaview.engine.analysis import AnalysisOptions, analyse, compare
-from metaview.render import format as fmt
+from metaview.errors import OutputError, UsageError
 from metaview.render import forest
+from metaview.render import format as fmt
 from metaview.render.forest import element_id, forest_plot, save_figure
-
-from forest_data import ALLO, LONG_LABEL, PIVOTAL, many_studies, outcome, study
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

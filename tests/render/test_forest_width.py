@@ -7,17 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from forest_data import many_studies, six_studies
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from metaview.cli import main
+from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.io import load_studies
 from metaview.order import sort_studies
-from metaview.engine.analysis import AnalysisOptions, analyse, compare
 from metaview.render import forest
 from metaview.render.forest import forest_plot, save_figure
-
-from forest_data import many_studies, six_studies
 
 pytestmark = pytest.mark.slow  # every test here takes seconds (-m "not slow" skips them)
 

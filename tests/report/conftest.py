@@ -16,8 +16,8 @@ def studies() -> list[Study]:
 @pytest.fixture(scope="session")
 def real_report():
     """The default report of the repository's studies/, with its figures (built once)."""
-    from metaview.io import find_study_files, load_studies
     from metaview.engine.analysis import AnalysisOptions
+    from metaview.io import find_study_files, load_studies
     from metaview.report import build_report
 
     files = find_study_files([STUDIES_DIR])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from report_data import hostile_study, six_studies
 
-from metaview.errors import AnalysisError, UsageError
 from metaview.engine.analysis import AnalysisOptions
+from metaview.errors import AnalysisError, UsageError
 from metaview.report import build_report, report_files
 from metaview.report.compose import characteristic_name, compose, pct_ci
 from metaview.report.figures import FigureFiles
@@ -160,7 +160,8 @@ def test_caveats_come_from_the_data():
     assert "from CAR-T infusion: ZUMA-1" in caveats
     assert "Landmarks not reported." in caveats
     assert "Fried 2023: OS at 12 months not reported (reports OS at 24 months)" in caveats
-    assert "Approximate standard errors." in caveats and "Zurko 2023 (OS 12 mo, PFS 12 mo" in caveats
+    assert "Approximate standard errors." in caveats
+    assert "Zurko 2023 (OS 12 mo, PFS 12 mo" in caveats
     assert "Derived figures." in caveats and "Cong 2024 (OS 12 mo, PFS 12 mo)" in caveats
     assert "Single series." in caveats and "Small index cohort." in caveats
     # Every warning of the analyses is listed as written.
@@ -188,7 +189,8 @@ def test_leave_one_out_table_never_shows_nan():
     _html, md = text_of(build(leave_one_out=True))
     loo = md.split("### Leave-one-out", 1)[1].split("\n## ", 1)[0]
     assert "| OS 12 mo | allo-HSCT after CAR-T failure | Chow 2019 |" in loo
-    assert "PFS 12 mo | allo-HSCT after CAR-T failure | Cong 2024 | 45% (one series left) | \u2013" in loo
+    assert ("PFS 12 mo | allo-HSCT after CAR-T failure | Cong 2024 | 45% (one series left) | "
+            "\u2013") in loo
     assert "nan" not in loo.lower()
     assert "Each pooled set was refitted without each series in turn" in md
 

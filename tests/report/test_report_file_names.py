@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from metaview.model import Outcome, Study
 from metaview.engine.analysis import AnalysisOptions
+from metaview.model import Outcome, Study
 from metaview.report import build_report, report_files
 from metaview.report.content import MAX_STEM_LENGTH, Analysis, analysis_stem, unique_stems
 from metaview.report.figures import FigureFiles

@@ -11,8 +11,8 @@ import pytest
 from report_data import STUDIES_DIR, six_studies
 
 from metaview.cli import main
-from metaview.errors import OutputError
 from metaview.engine.analysis import AnalysisOptions
+from metaview.errors import OutputError
 from metaview.report import build_report, report_files, write_report
 from metaview.report import writer as writer_module
 
