@@ -325,6 +325,7 @@ class PooledResult:
                 out["leave_one_out"] = None if value is None else [x.to_dict() for x in value]
             elif f.name == "warnings":
                 out["warnings"] = list(value)
+                out["warning_codes"] = _codes(value)
             elif f.name == "subgroup_test":
                 if value is not None:
                     out["subgroup_test"] = value.to_dict()
@@ -421,9 +422,15 @@ class Comparison:
                 "pvalue": self.pvalue,
                 "inside_pi": self.inside_pi,
                 "warnings": list(self.warnings),
+                "warning_codes": _codes(self.warnings),
                 **extra,
             }
         )
+
+
+def _codes(warnings: tuple[str, ...]) -> list[str | None]:
+    """The code of each warning (:class:`metaview.notices.NoticeCode` value), or None."""
+    return [getattr(getattr(w, "code", None), "value", None) for w in warnings]
 
 
 def _clean(value: Any) -> Any:

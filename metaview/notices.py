@@ -40,6 +40,16 @@ class NoticeCode(enum.Enum):
     CURVE_NOT_USABLE = "curve_not_usable"
     #: the pooled studies are different arms
     MIXED_ARMS = "mixed_arms"
+    #: 1/2 added to events and non-events for some studies
+    CONTINUITY_CORRECTION = "continuity_correction"
+    #: standard errors approximated from the estimate and the number of patients
+    APPROXIMATE_SE = "approximate_se"
+    #: a note on one study's effect size (e.g. how its reported interval was read)
+    STUDY_NOTE = "study_note"
+    #: landmarks read from reconstructed Kaplan-Meier curves
+    RECONSTRUCTED = "reconstructed"
+    #: figures derived, not stated by the source
+    DERIVED = "derived"
     #: a count-based model used pseudo-counts (estimate x total) for some studies
     PSEUDO_COUNTS = "pseudo_counts"
     #: the GLMM used a reconstructed curve's effective counts for some studies
@@ -60,7 +70,8 @@ class NoticeCode(enum.Enum):
 MISSING = frozenset({NoticeCode.NOT_REPORTED, NoticeCode.OTHER_LANDMARK})
 #: Notices that end in a list of study ids (``detail`` is the text before it): renderers may
 #: regroup them by study.
-LISTING = frozenset({NoticeCode.PSEUDO_COUNTS})
+LISTING = frozenset({NoticeCode.PSEUDO_COUNTS, NoticeCode.CONTINUITY_CORRECTION,
+                     NoticeCode.APPROXIMATE_SE, NoticeCode.RECONSTRUCTED, NoticeCode.DERIVED})
 
 
 class Notice(str):
@@ -199,3 +210,38 @@ def time_origins_differ(origins: Iterable[str]) -> Notice:
     return Notice("time origins differ between the index cohort and the literature: "
                   + ", ".join(origins), NoticeCode.TIME_ORIGINS_DIFFER)
 
+
+
+def continuity_correction(scale: str, study_ids: Iterable[str]) -> Notice:
+    return _listing("continuity correction (1/2 added to events and non-events) applied on the "
+                    f"{scale} scale for", study_ids, NoticeCode.CONTINUITY_CORRECTION)
+
+
+def approximate_se(study_ids: Iterable[str], landmark: bool) -> Notice:
+    """``landmark``: a time-to-event landmark, where censoring makes the binomial SE narrow."""
+    why = ("(binomial, ignoring censoring: too narrow when follow-up is short)" if landmark
+           else "(binomial)")
+    return _listing(f"standard error approximated from the estimate and the number of "
+                    f"patients {why} for", study_ids, NoticeCode.APPROXIMATE_SE)
+
+
+def study_note(study_id: str, note: str) -> Notice:
+    return Notice(f"{study_id}: {note}", NoticeCode.STUDY_NOTE, (study_id,), detail=note)
+
+
+def literature_time_origins(by_origin: Iterable[tuple[str, Iterable[str]]]) -> Notice:
+    """``by_origin``: (time origin, the ids of the studies counting from it)."""
+    pairs = [(o, list(ids)) for o, ids in by_origin]
+    detail = "; ".join(f"{o}: " + ", ".join(ids) for o, ids in pairs)
+    return Notice(f"time origins differ ({detail})", NoticeCode.TIME_ORIGINS_DIFFER,
+                  [i for _, ids in pairs for i in ids], detail=detail)
+
+
+def reconstructed(study_ids: Iterable[str]) -> Notice:
+    return _listing("read from the reconstructed curve (Guyot 2012; Greenwood standard error) "
+                    "for", study_ids, NoticeCode.RECONSTRUCTED)
+
+
+def derived(study_ids: Iterable[str]) -> Notice:
+    return _listing("derived, not stated by the source (see each study's 'derived')",
+                    study_ids, NoticeCode.DERIVED)

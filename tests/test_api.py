@@ -476,3 +476,21 @@ def test_studies_and_paths_are_not_mixed() -> None:
         metaview.pool([studies[0], STUDIES])
     with pytest.raises(ValueError, match="no studies given"):
         metaview.pool([])
+
+
+def test_the_verbs_take_the_same_options_as_the_command_line():
+    """pool, compare and report spell the options out; the lists and defaults agree."""
+    import inspect
+
+    from metaview import api
+    from metaview.api import OPTION_NAMES, _options
+
+    names = list(inspect.signature(_options).parameters)
+    assert names == list(OPTION_NAMES)
+    want = {n: inspect.signature(metaview.pool).parameters[n].default for n in OPTION_NAMES}
+    defaults = AnalysisOptions()
+    assert want["model"] == defaults.model.value and want["scale"] == defaults.scale.value
+    for verb in (api.pool, api.compare, api.report):
+        params = inspect.signature(verb).parameters
+        assert {n: params[n].default for n in OPTION_NAMES} == want, verb.__name__
+        assert all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in OPTION_NAMES)

@@ -768,33 +768,25 @@ def _data_warnings(rows: list[_Row], options: AnalysisOptions) -> list[str]:
     out: list[str] = []
     corrected = [r.study.id for r in rows if r.effect.corrected]
     if corrected:
-        out.append("continuity correction (1/2 added to events and non-events) applied on the "
-                   f"{options.scale.value} scale for: " + ", ".join(corrected))
+        out.append(notices.continuity_correction(options.scale.value, corrected))
     approx = [r.study.id for r in rows if r.effect.approximate]
     if approx:
         # censoring only concerns a landmark of a time-to-event endpoint
         landmark = any(r.outcome.time_months is not None for r in rows if r.effect.approximate)
-        why = ("(binomial, ignoring censoring: too narrow when follow-up is short)" if landmark
-               else "(binomial)")
-        out.append("standard error approximated from the estimate and the number of patients "
-                   f"{why} for: " + ", ".join(approx))
+        out.append(notices.approximate_se(approx, landmark))
     for r in rows:
         for note in r.effect.notes:
-            out.append(f"{r.study.id}: {note}")
+            out.append(notices.study_note(r.study.id, note))
     origins = sorted({r.outcome.time_origin for r in rows if r.outcome.time_origin})
     if len(origins) > 1:
-        detail = "; ".join(
-            f"{o}: " + ", ".join(r.study.id for r in rows if r.outcome.time_origin == o)
-            for o in origins)
-        out.append(f"time origins differ ({detail})")
+        out.append(notices.literature_time_origins(
+            (o, [r.study.id for r in rows if r.outcome.time_origin == o]) for o in origins))
     reconstructed = [r.study.id for r in rows if r.outcome.reconstructed]
     if reconstructed:
-        out.append("read from the reconstructed curve (Guyot 2012; Greenwood standard error) "
-                   "for: " + ", ".join(reconstructed))
+        out.append(notices.reconstructed(reconstructed))
     derived = [r.study.id for r in rows if r.outcome.derived]
     if derived:
-        out.append("derived, not stated by the source (see each study's 'derived'): "
-                   + ", ".join(derived))
+        out.append(notices.derived(derived))
     return out
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metaview.choices import Scale
 from metaview.cli import main
 from metaview.engine import bayes
 from metaview.estimate import transforms
@@ -41,7 +42,7 @@ def test_pool_json_matches_the_engine(capsys: pytest.CaptureFixture[str], tmp_pa
     a = json.loads(out)["analyses"][-1]
     assert BAYES_KEYS <= set(a) and a["model"] == "bayes" and a["i2"] is None
     assert a["tau_prior"] == "half-cauchy:0.5" and a["mu_prior"] == "flat"
-    es = transforms.effect_sizes(np.array(x, float), np.array(n, float), "logit")
+    es = transforms.effect_sizes(np.array(x, float), np.array(n, float), Scale.LOGIT)
     fit = bayes.fit_normal(es.yi, es.vi, tau_prior=bayes.parse_tau_prior("half-cauchy:0.5"))
     from scipy.special import expit
 
