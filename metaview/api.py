@@ -277,7 +277,9 @@ def results_html(results: Sequence[PooledResult]) -> str:
         return "<p>no results</p>"
     first = results[0]
     bayes = first.model == "bayes"
-    level = f"{100 * first.level:g}%"
+    from metaview.display import level_percent
+
+    level = level_percent(first.level)
     heads = ["endpoint", "landmark", "group", "k",
              (f"{'posterior median' if bayes else 'estimate'} ({level} "
               f"{'credible interval' if bayes else 'CI'})"),

@@ -15,6 +15,15 @@ from typing import Any
 PooledResult = Any
 
 
+def level_percent(level: float) -> str:
+    """A confidence level as a percentage: ``95%``, ``99.9%``, ``99.999999999999%`` (never
+    rounded to ``100%``)."""
+    from decimal import Decimal
+
+    value = (Decimal(repr(float(level))) * 100).normalize()  # the digits the user wrote
+    return f"{value:f}%" if value.adjusted() > -7 else f"{100 * level:g}%"
+
+
 def percent(p: float | None, digits: int = 0) -> str:
     """``0.593`` -> ``59%`` (``digits`` decimals); None -> ``NR``."""
     if p is None or not math.isfinite(p):
@@ -81,14 +90,14 @@ def method_line(r: PooledResult) -> str:
     if r.model == "bayes":
         return (f"Bayesian random effects ({r.likelihood} likelihood), {r.scale} scale, "
                 f"prior tau ~ {r.tau_prior}, mu ~ {r.mu_prior}, posterior medians with "
-                f"{100 * r.level:g}% central credible intervals")
+                f"{level_percent(r.level)} central credible intervals")
     model = MODEL_NAMES.get(r.model, r.model)
     ci = f"{CI_METHOD_NAMES[r.ci_method]} CI" if r.ci_method in CI_METHOD_NAMES else r.ci_method
     parts = [model, f"{r.scale} scale"]
     if r.model == "random" and r.tau2_method:
         parts.append(f"\u03c4\u00b2 by {r.tau2_method}")
     parts.append(ci)
-    parts.append(f"{100 * r.level:g}% level")
+    parts.append(f"{level_percent(r.level)} level")
     return ", ".join(parts)
 
 

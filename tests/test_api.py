@@ -179,6 +179,7 @@ def test_repr_html(results) -> None:
 # ------------------------------------------------------------------ forest
 
 
+@pytest.mark.slow
 def test_forest_of_one_result_and_of_many(results, tmp_path) -> None:
     from matplotlib.figure import Figure
 
@@ -202,6 +203,7 @@ def _texts(fig) -> list[str]:
     return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
 
 
+@pytest.mark.slow
 def test_forest_of_pool_results_is_the_plot_of_metaview_forest() -> None:
     """With an index study, the comparison is drawn as ``metaview forest`` draws it."""
     from metaview.render.forest import forest_plot
@@ -220,6 +222,7 @@ def test_forest_of_pool_results_is_the_plot_of_metaview_forest() -> None:
     assert not any("Index vs literature" in t for t in _texts(bare))
 
 
+@pytest.mark.slow
 def test_forest_into_a_figure_or_an_axes(results) -> None:
     from matplotlib.figure import Figure
 
@@ -265,6 +268,7 @@ def test_report_stays_callable_beside_its_subpackage() -> None:
     assert metaview.report is sys.modules["metaview.report"]
 
 
+@pytest.mark.slow
 def test_report_into_a_folder(tmp_path, capsys) -> None:
     written = metaview.report(STUDIES, tmp_path / "api", endpoint="OS")
     names = {p.name for p in written}

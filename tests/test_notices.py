@@ -70,7 +70,8 @@ def test_missing_codes():
 
 
 @pytest.mark.parametrize("opts", [
-    {}, {"scale": "raw"}, {"model": "glmm"}, {"model": "common"}, {"group_by": None},
+    {}, {"scale": "raw"}, pytest.param({"model": "glmm"}, marks=pytest.mark.slow),
+    {"model": "common"}, {"group_by": None},
     {"model": "bayes"}, {"model": "bayes", "tau_prior": "half-cauchy:0.5"},
     {"time_months": 24}, {"leave_one_out": True}, {"prefer_curves": True},
 ], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")

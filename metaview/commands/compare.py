@@ -8,6 +8,7 @@ import sys
 from metaview import __version__
 from metaview.choices import OutputFormat, parse
 from metaview.commands._common import add_format, index_study, load, options_from_args, write_json
+from metaview.display import level_percent
 from metaview.errors import UsageError
 from metaview.model import Comparison
 from metaview.render import format as fmt
@@ -47,7 +48,7 @@ def describe_bayes(c: Comparison) -> str:
     """--model bayes: posterior probabilities and credible intervals in plain words."""
     p = c.pooled
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
-    level = f"{100 * c.level:g}%"
+    level = level_percent(c.level)
     others = ", ".join(s.label for s in p.studies)
     index = fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)
     pooled = fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)
@@ -75,7 +76,7 @@ def describe(c: Comparison) -> str:
     p = c.pooled
     diff_ci_low, diff_ci_high, z, pvalue = c.tested()
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
-    level = f"{100 * c.level:g}%"
+    level = level_percent(c.level)
     others = ", ".join(s.label for s in p.studies)
     lines = [f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
              f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"]

@@ -19,6 +19,7 @@ from metaview.commands._common import (
     options_from_args,
     write_json,
 )
+from metaview.display import level_percent
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
 from metaview.notices import LISTING, MISSING, Notice, NoticeCode, code_of
@@ -222,7 +223,7 @@ def _wording(r: PooledResult) -> _Wording:
 
 
 def _headline(results: Sequence[PooledResult]) -> list[str]:
-    level = f"{100 * results[0].level:g}%"
+    level = level_percent(results[0].level)
     words = _wording(results[0])
     heads = [words.estimate_head.format(level=level), words.interval_head]
     rows = [["endpoint", "group", "k", *heads, "I²", "τ²"]]

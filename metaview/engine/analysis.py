@@ -200,7 +200,7 @@ def _checked_options(o: AnalysisOptions) -> dict[str, object]:
 
     if not finite_quantiles(level):
         raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
-                          "infinite; use at most 0.9999999")
+                          "infinite; choose a level further from 1, e.g. 0.999")
     time_months = o.time_months
     if time_months is not None:
         if isinstance(time_months, bool) or not isinstance(time_months,

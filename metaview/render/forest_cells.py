@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from metaview.display import MODEL_ADJECTIVES, STUDY_CI_NAMES
+from metaview.display import MODEL_ADJECTIVES, STUDY_CI_NAMES, level_percent
 from metaview.notices import MISSING, NoticeCode
 from metaview.render import format as fmt
 from metaview.render.forest_style import (
@@ -415,7 +415,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
                      "scale: " + _listing(corrected) + ".")
     methods = list(dict.fromkeys(fmt.method_line(r) for p in panels for r in p.by_group.values()
                                  if r.k))
-    level = f"{100 * panels[0].level:g}%" if panels else "95%"
+    level = level_percent(panels[0].level) if panels else "95%"
     summary = _summary_words(panels, level)
     if len(methods) == 1:
         lines.append(f"Pooled: {methods[0]}. {summary}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaview.display import CI_METHOD_NAMES, MODEL_NAMES
+from metaview.display import CI_METHOD_NAMES, MODEL_NAMES, level_percent
 from metaview.report import bayes as _bayes
 from metaview.report.content import (
     Report,
@@ -183,12 +183,12 @@ def _metafor_call(o: Any) -> str:
     if o.model.value == "glmm":
         test = METAFOR_TEST[o.ci_method.value]
         return (f'rma.glmm(xi, ni, measure="PLO", nAGQ=7, test="{test}", '
-                f"level={100 * o.level:g})")
+                f"level={level_percent(o.level)[:-1]})")
     measure = SCALES[o.scale.value][1]
     what = (f'measure="{measure}"' if measure else "yi, vi (cloglog effect sizes)")
     method = '"EE"' if o.model.value == "common" else f'"{o.tau2_method.value}"'
     return (f"rma({what}, method={method}, test=\"{METAFOR_TEST[o.ci_method.value]}\", "
-            f"level={100 * o.level:g})")
+            f"level={level_percent(o.level)[:-1]})")
 
 
 def _methods(ctx: _Context) -> Section:
@@ -218,7 +218,7 @@ def options_text(report: Report) -> str:
     if o.model.value != "glmm":
         parts.append(f"--tau2 {o.tau2_method.value}")
     parts += [f"--ci {o.ci_method.value}", f"--scale {o.scale.value}",
-              f"--study-ci {o.study_ci.value}", f"--level {o.level:g}"]
+              f"--study-ci {o.study_ci.value}", f"--level {o.level!r}"]
     if o.group_by is None:
         parts.append("--no-group")
     elif o.group_by != "arm":
