@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from metaview.notices import NoticeCode
+from metaview.notices import NoticeCode, code_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -430,7 +430,7 @@ class Comparison:
 
 def _codes(warnings: tuple[str, ...]) -> list[str | None]:
     """The code of each warning (:class:`metaview.notices.NoticeCode` value), or None."""
-    return [getattr(getattr(w, "code", None), "value", None) for w in warnings]
+    return [None if (c := code_of(w)) is None else c.value for w in warnings]
 
 
 def _clean(value: Any) -> Any:

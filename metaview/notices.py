@@ -164,27 +164,26 @@ def _listing(lead: str, study_ids: Iterable[str], code: NoticeCode) -> Notice:
     return Notice(lead + ": " + ", ".join(ids), code, ids, detail=lead)
 
 
+_PSEUDO_COUNTS = ("pseudo-counts (estimate x total, or the effective sample size of the "
+                  "reported interval; approximate) for")
+
+
 def bayes_pseudo_counts(study_ids: Iterable[str]) -> Notice:
-    return _listing("binomial likelihood with pseudo-counts (estimate x total, or the "
-                    "effective sample size of the reported interval; approximate) for",
-                    study_ids, NoticeCode.PSEUDO_COUNTS)
+    return _listing("binomial likelihood with " + _PSEUDO_COUNTS, study_ids,
+                    NoticeCode.PSEUDO_COUNTS)
 
 
 def glmm_pseudo_counts(study_ids: Iterable[str]) -> Notice:
-    return _listing("the GLMM used pseudo-counts (estimate x total, or the effective sample "
-                    "size of the reported interval; approximate) for", study_ids,
-                    NoticeCode.PSEUDO_COUNTS)
+    return _listing("the GLMM used " + _PSEUDO_COUNTS, study_ids, NoticeCode.PSEUDO_COUNTS)
 
 
 def effective_counts(entries: Iterable[tuple[str, str]]) -> Notice:
     """``entries``: (study id, "x/n") for each study whose curve gave the counts."""
     pairs = list(entries)
-    return Notice("the GLMM uses effective counts of the reconstructed curve (binomial "
-                  "counts with its estimate and Greenwood variance; approximate) for: "
-                  + ", ".join(f"{sid} ({counts})" for sid, counts in pairs),
-                  NoticeCode.EFFECTIVE_COUNTS, [sid for sid, _ in pairs],
-                  detail="the GLMM uses effective counts of the reconstructed curve (binomial "
-                         "counts with its estimate and Greenwood variance; approximate) for")
+    lead = ("the GLMM uses effective counts of the reconstructed curve (binomial counts with "
+            "its estimate and Greenwood variance; approximate) for")
+    return Notice(lead + ": " + ", ".join(f"{sid} ({counts})" for sid, counts in pairs),
+                  NoticeCode.EFFECTIVE_COUNTS, [sid for sid, _ in pairs], detail=lead)
 
 
 def glmm_failed(why: str) -> Notice:
@@ -209,7 +208,6 @@ def single_study_literature() -> Notice:
 def time_origins_differ(origins: Iterable[str]) -> Notice:
     return Notice("time origins differ between the index cohort and the literature: "
                   + ", ".join(origins), NoticeCode.TIME_ORIGINS_DIFFER)
-
 
 
 def continuity_correction(scale: str, study_ids: Iterable[str]) -> Notice:
