@@ -284,6 +284,31 @@ def _cheb_eval(coef: Array, x: Array) -> Array:
     return np.cos(np.multiply.outer(theta, np.arange(coef.size))) @ coef
 
 
+@lru_cache(maxsize=32)
+def _bary_weights(n: int) -> Array:
+    """Barycentric weights of the ``n`` Chebyshev points of the first kind (in the order of
+    :func:`_fejer`)."""
+    j = np.arange(n)
+    out: Array = np.where(j % 2 == 0, 1.0, -1.0) * np.sin(np.pi * (j + 0.5) / n)
+    return out
+
+
+def _cheb_interp(values: Array, x: Array) -> Array:
+    """The polynomial through ``values`` at the points of :func:`_fejer` (the series
+    ``C @ values``), at points ``x`` in [-1, 1]: the barycentric formula (stable, and
+    exact at the points themselves)."""
+    n = values.shape[0]
+    d = np.subtract.outer(x, _fejer(n)[0])
+    hit = d == 0.0
+    d[hit] = 1.0
+    r = _bary_weights(n) / d
+    out = (r @ values) / r.sum(axis=1)
+    if hit.any():
+        rows, cols = np.nonzero(hit)
+        out[rows] = values[cols]
+    return out
+
+
 def _cheb_integral(coef: Array) -> Array:
     """Coefficients of the integral from -1 of the Chebyshev series ``coef`` (first axis),
     ``int T_0 = T_1``, ``int T_1 = T_2 / 4``, ``int T_m = T_{m+1} / (2(m+1)) - T_{m-1} /
@@ -299,16 +324,84 @@ def _cheb_integral(coef: Array) -> Array:
     return out
 
 
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _bracketed_newton(fun, x: Array, lo: Array, hi: Array, *, atol: float, rtol: float = 0.0,
+                      ftol: float = 0.0, accept: Array | None = None,
+                      max_iter: int = 200) -> Array:
+    """Roots of increasing functions, one per element of ``x`` (the starting points).
+
+    ``fun(x, rows)`` gives ``(F, dF, d2F)`` at the points ``x`` of ``rows`` (the indices of
+    the roots still moving); ``d2F`` may be None. Each step is Newton's, or Halley's where
+    ``d2F`` is given and its correction is modest; ``[lo, hi]`` brackets the root and
+    narrows with every evaluation, and a step that leaves the bracket or does not halve the
+    one before is replaced by bisection. A root is done when ``|F| <= ftol`` (kept), when its
+    step or its bracket is within ``atol + rtol |x|``, or after a Halley step no longer than
+    ``accept`` (per root; the error after such a step is of the order of its cube).
+    """
+    x = np.array(x, dtype=float)
+    lo = np.array(lo, dtype=float)
+    hi = np.array(hi, dtype=float)
+    last = np.abs(hi - lo)
+    rows = np.arange(x.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(max_iter):
+            xa = x[rows]
+            F, d1, d2 = fun(xa, rows)
+            below = F < 0
+            la = np.where(below, xa, lo[rows])
+            ha = np.where(below, hi[rows], xa)
+            step = F / d1
+            if d2 is not None:
+                den = 1.0 - 0.5 * step * d2 / d1
+                halley = den > 0.5
+                step = np.where(halley, step / den, step)
+            new = xa - step
+            bad = (~np.isfinite(new) | (new <= la) | (new >= ha)
+                   | (np.abs(2.0 * step) > last[rows]))
+            new = np.where(bad, 0.5 * (la + ha), new)
+            last[rows] = np.where(bad, 0.5 * (ha - la), np.abs(step))
+            exact = np.abs(F) <= ftol
+            tol = atol + rtol * np.abs(xa)
+            done = exact | (np.abs(new - xa) <= tol) | (ha - la <= tol)
+            if accept is not None and d2 is not None:
+                done |= halley & ~bad & (np.abs(step) <= accept[rows])
+            x[rows] = np.where(exact, xa, new)
+            lo[rows] = la
+            hi[rows] = ha
+            rows = rows[~done]
+            if rows.size == 0:
+                break
+    return x
+
+
+def _cheb_derivative(coef: Array) -> Array:
+    """Coefficients of the derivative of the Chebyshev series ``coef`` (one shorter):
+    ``d_k = 2 sum_{j > k, j - k odd} j c_j``, halved for ``k = 0``."""
+    n = coef.size
+    jc = 2.0 * np.arange(n) * coef
+    out = np.zeros(n)
+    for parity in (0, 1):  # d_k sums the j c_j of the other parity above k
+        idx = np.arange(parity, n, 2)
+        tail = np.cumsum(jc[idx][::-1])[::-1]  # sum over idx >= i
+        # d at k = idx - 1 (k of the other parity) takes every j in idx from there on
+        k = idx - 1
+        ok = k >= 0
+        out[k[ok]] = tail[ok]
+    out[0] *= 0.5
+    return out[: max(n - 1, 1)]
+
+
 def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
                     weights: Array | None = None) -> Array:
     """Points x in [-1, 1] where the integral from -1 of the Chebyshev series ``coef``
-    (a density) reaches ``probs`` times its total: safeguarded Newton on the integrated
+    (a density) reaches ``probs`` times its total: safeguarded Halley steps on the integrated
     series, started from the cumulative quadrature weights when given."""
     cdf = _cheb_integral(coef)
+    dcoef = _cheb_derivative(coef)
     total = float(np.sum(cdf))  # the series at x = 1
     target = np.asarray(probs, dtype=float) * total
-    lo = np.full(target.shape, -1.0)
-    hi = np.full(target.shape, 1.0)
     if nodes is not None and weights is not None:
         order = np.argsort(nodes)
         cum = np.cumsum(weights[order])
@@ -316,72 +409,94 @@ def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
     else:
         x = np.zeros(target.shape)
     m = np.arange(cdf.size)
-    for _ in range(100):
-        T = np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), m))
-        F = T @ cdf - target
-        f = T[:, :-1] @ coef
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = x - F / f
-        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        exact = np.abs(F) <= 1e-15 * abs(total)
-        done = (np.abs(new - x) <= 1e-13) | exact | (hi - lo <= 1e-13)
-        x = np.where(exact, x, new)
-        if done.all():
-            break
-    return x
+    n1, n2 = coef.size, dcoef.size
+
+    def fun(xa: Array, rows: Array) -> tuple[Array, Array, Array]:
+        T = np.cos(np.multiply.outer(np.arccos(np.clip(xa, -1.0, 1.0)), m))
+        return T @ cdf - target[rows], T[:, :n1] @ coef, T[:, :n2] @ dcoef
+
+    return _bracketed_newton(fun, x, np.full(target.shape, -1.0), np.full(target.shape, 1.0),
+                             atol=1e-13, ftol=1e-15 * abs(total),
+                             accept=np.full(target.shape, 1e-7))
+
+
+def _mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
+    """Quantiles (G, Q) of G normal mixtures ``sum_j w_j N(means[g, j], sds[g, j]^2)`` at
+    ``probs`` (G, Q) or (Q,).
+
+    ``w`` is (n,), shared, or (G, n); each row sums to 1. Halley steps from the
+    Cornish-Fisher quantile of the mixture's first four moments, safeguarded by bisection
+    within a bracket that always holds the root (the smallest and the largest component
+    quantile); a root is taken after a Halley step below 1e-4 of the smallest component sd
+    (its error is then below about 1e-13 of that sd).
+    """
+    from scipy.special import ndtr, ndtri
+
+    G = means.shape[0]
+    p = np.broadcast_to(np.asarray(probs, dtype=float), (G, np.shape(probs)[-1]))
+    Q = p.shape[1]
+    zp = ndtri(p)
+    comp_q = means[:, None, :] + sds[:, None, :] * zp[..., None]  # (G, Q, n)
+    lo = comp_q.min(axis=2)
+    hi = comp_q.max(axis=2)
+    wg = w if w.ndim == 2 else w[None, :]
+    mean = np.sum(wg * means, axis=1)
+    d = means - mean[:, None]
+    s2 = sds * sds
+    var = np.maximum(np.sum(wg * (s2 + d * d), axis=1), 1e-300)
+    sd = np.sqrt(var)
+    g1 = np.sum(wg * d * (d * d + 3.0 * s2), axis=1) / (var * sd)
+    g2 = np.sum(wg * (d * d * (d * d + 6.0 * s2) + 3.0 * s2 * s2), axis=1) / (var * var) - 3.0
+    g1, g2 = g1[:, None], g2[:, None]
+    cf = (zp + (zp * zp - 1.0) * g1 / 6.0 + (zp**3 - 3.0 * zp) * g2 / 24.0
+          - (2.0 * zp**3 - 5.0 * zp) * g1 * g1 / 36.0)
+    x0 = np.where(np.isfinite(cf), mean[:, None] + sd[:, None] * cf, mean[:, None])
+    x0 = np.clip(x0, lo, hi)
+    accept = np.repeat(1e-4 * sds.min(axis=1), Q)
+    pr = p.ravel()
+    inv = 1.0 / sds
+
+    def fun(xa: Array, rows: Array) -> tuple[Array, Array, Array]:
+        g = rows // Q
+        iv = inv[g]
+        z = (xa[:, None] - means[g]) * iv
+        e = np.exp(-0.5 * z * z) * iv
+        if w.ndim == 1:
+            return ndtr(z) @ w - pr[rows], e @ w * _INV_SQRT_2PI, (e * z * iv) @ w * -_INV_SQRT_2PI
+        wr = w[g]
+        return (np.einsum("rj,rj->r", ndtr(z), wr) - pr[rows],
+                np.einsum("rj,rj->r", e, wr) * _INV_SQRT_2PI,
+                np.einsum("rj,rj->r", e * z * iv, wr) * -_INV_SQRT_2PI)
+
+    x = _bracketed_newton(fun, x0.ravel(), lo.ravel(), hi.ravel(), atol=1e-12, rtol=1e-12,
+                          ftol=1e-15, accept=accept)
+    return x.reshape(G, Q)
+
+
+def _weighty(w: Array, mass: float = 1e-15) -> Array:
+    """The components of a mixture (weights ``w``) without the lightest ones that together
+    weigh at most ``mass`` of the total."""
+    s = np.sort(w)
+    light = np.cumsum(s) <= mass * s.sum()
+    return w > s[light][-1] if light.any() else np.ones(w.shape, dtype=bool)
 
 
 def mixture_quantiles(w: Array, means: Array, sds: Array, probs: ArrayLike) -> Array:
     """Quantiles of normal mixtures: ``sum_j w_j N(means[q, j], sds[q, j]^2)`` at ``probs[q]``.
 
     ``w`` (n,) sums to 1; ``means`` and ``sds`` are (Q, n) or (n,) (then shared by all
-    probabilities). Newton steps from the moment-matched normal's quantile, safeguarded by
-    bisection within a bracket that always holds the root (between the smallest and the
-    largest component quantile).
+    probabilities). The lightest components, 1e-15 of the weight together, are left out.
     """
-    from scipy.special import ndtr, ndtri
-
     p = np.atleast_1d(np.asarray(probs, dtype=float))
-    use = w > 1e-15 * w.max()
+    use = _weighty(w)
     w = w[use] / w[use].sum()
-    means = means[..., use]
-    sds = sds[..., use]
-    if means.ndim == 1:
-        means = np.broadcast_to(means, (p.size, w.size))
-    if sds.ndim == 1:
-        sds = np.broadcast_to(sds, (p.size, w.size))
-    zp = ndtri(p)
-    comp_q = means + sds * zp[:, None]
-    lo = comp_q.min(axis=1)
-    hi = comp_q.max(axis=1)
-    mean = means @ w
-    sd = np.sqrt(np.maximum((sds**2 + means**2) @ w - mean**2, 0.0))
-    x = np.clip(mean + sd * zp, lo, hi)
-    step_old = hi - lo
-    for _ in range(200):
-        zz = (x[:, None] - means) / sds
-        F = ndtr(zz) @ w - p
-        f = (np.exp(-0.5 * zz * zz) / sds) @ w * 0.3989422804014327
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = F / f
-        new = x - step
-        # bisect when Newton leaves the bracket or does not halve the step
-        bad = (~np.isfinite(new) | (new <= lo) | (new >= hi)
-               | (np.abs(2.0 * step) > np.abs(step_old)))
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        step_old = np.where(bad, 0.5 * (hi - lo), step)
-        exact = np.abs(F) <= 1e-15
-        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
-                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
-        x = np.where(exact, x, new)
-        if conv.all():
-            break
-    return x
+    means = np.asarray(means, dtype=float)[..., use]
+    sds = np.asarray(sds, dtype=float)[..., use]
+    if means.ndim == 1 and sds.ndim == 1:
+        return _mixture_quantiles(w, means[None, :], sds[None, :], p)[0]
+    means = np.broadcast_to(means, (p.size, w.size))
+    sds = np.broadcast_to(sds, (p.size, w.size))
+    return _mixture_quantiles(w, means, sds, p[:, None])[:, 0]
 
 
 def _tau_axis(u: Array, c: float, prior: TauPrior) -> tuple[Array, Array]:
@@ -430,13 +545,11 @@ class _Pass:
     summary: Array  # mu median/lo/hi, tau median/lo/hi, new median/lo/hi
 
 
-def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int,
-                 probs: Array, *, mixtures: bool = True) -> _Pass:
-    """One rule of ``n`` points; without ``mixtures`` the quantiles of mu and theta_new are
-    left as NaN (the caller computes them with the shrunken effects in one go)."""
+def _normal_rule(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int
+                 ) -> _Pass:
+    """The posterior on one rule of ``n`` points, its quantiles not yet computed (NaN)."""
     x, wq, C = _fejer(n)
-    u = 0.5 * (x + 1.0)
-    tau, jac = _tau_axis(u, c, prior)
+    tau, jac = _tau_axis(0.5 * (x + 1.0), c, prior)
     loglik, m, V = _normal_tau_terms(y, v, tau, mu_prior)
     logf = loglik + prior.logpdf(tau) + np.log(jac)
     f = np.exp(logf - logf.max())
@@ -445,15 +558,36 @@ def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: floa
     if not (total > 0 and np.isfinite(total)):
         raise AnalysisError("the posterior could not be integrated (no mass on the tau axis)")
     w = w / total
-    coef = C @ f
-    tq_x = _cheb_quantiles(coef, probs, x, w)
-    tq = _tau_axis(0.5 * (tq_x + 1.0), c, prior)[0]
+    return _Pass(tau, w, m, V, C @ f, c, 0.0, f, np.full(9, np.nan))
+
+
+def _normal_mixtures(p: _Pass, y: Array, v: Array, probs: Array, *, shrunk: bool) -> Array:
+    """Quantiles (G, Q) of mu, theta_new and (with ``shrunk``) every shrunken effect: the
+    normal mixtures over the points of ``p`` (theta_i | tau, y is normal), solved together."""
+    use = _weighty(p.w)
+    w = p.w[use] / p.w[use].sum()
+    m, V, tau = p.m[use], p.V[use], p.tau[use]
+    means = [m, m]
+    sds = [np.sqrt(V), np.sqrt(V + tau**2)]
+    if shrunk and y.size:
+        B = v[:, None] / (v[:, None] + tau[None, :] ** 2)  # (k, n)
+        means.extend(B * m[None, :] + (1.0 - B) * y[:, None])
+        sds.extend(np.sqrt(v[:, None] * (1.0 - B) + B**2 * V[None, :]))
+    return _mixture_quantiles(w, np.array(means), np.array(sds), probs)
+
+
+def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int,
+                 probs: Array, *, mixtures: bool = True) -> _Pass:
+    """One rule of ``n`` points with the quantiles of tau and, with ``mixtures``, of mu and
+    theta_new (else NaN)."""
+    p = _normal_rule(y, v, prior, mu_prior, c, n)
+    p.summary[3:6] = _tau_axis(0.5 * (_cheb_quantiles(p.coef, probs, _fejer(n)[0], p.w) + 1.0),
+                               c, prior)[0]
     if mixtures:
-        mq = mixture_quantiles(w, m, np.sqrt(V), probs)
-        nq = mixture_quantiles(w, m, np.sqrt(V + tau**2), probs)
-    else:
-        mq = nq = np.full(probs.size, np.nan)
-    return _Pass(tau, w, m, V, coef, c, 0.0, f, np.concatenate([mq, tq, nq]))
+        qs = _normal_mixtures(p, y, v, probs, shrunk=False)
+        p.summary[0:3] = qs[0]
+        p.summary[6:9] = qs[1]
+    return p
 
 
 def _tail(coef: Array) -> float:
@@ -473,7 +607,7 @@ def _tau_centre(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior) -> float
     w = wq * np.exp(logf - logf.max())
     order = np.argsort(tau)
     cum = np.cumsum(w[order])
-    c = float(np.interp(0.5 * cum[-1], cum, tau[order]))
+    c = float(np.interp(0.8 * cum[-1], cum, tau[order]))
     return c if c > 0 and math.isfinite(c) else c0
 
 
@@ -519,48 +653,36 @@ def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_
     limit = max(10.0 * tol, 1e-9)
     n = 64
     while True:
-        cur = _normal_pass(y, v, tau_prior, mu_prior, c, n, probs, mixtures=False)
+        cur = _normal_rule(y, v, tau_prior, mu_prior, c, n)
         # the tau density, and the density times mu's conditional mean (absolute, pooling
         # scale) as a series on the same points
-        f = cur.coef
         coef_m = _fejer(n)[2] @ (cur.f * (cur.m - np.sum(cur.w * cur.m)))
-        top = np.abs(f).max()
-        err = max(_tail(f), float(np.abs(coef_m[-n // 4:]).max() / top))
+        top = np.abs(cur.coef).max()
+        err = max(_tail(cur.coef), float(np.abs(coef_m[-n // 4:]).max() / top))
         if err <= limit:
             break
         if n >= _MAX_NODES:
             raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
                                 f"(series tail {err:.2g} with {n} points)")
         n *= 2
-    # mu, theta_new and the shrunken study effects (theta_i | tau is normal): quantiles of
-    # normal mixtures over the same points, solved together
-    tau = cur.tau
-    B = v[None, :] / (v[None, :] + tau[:, None] ** 2)  # (n, k)
-    means = B * cur.m[:, None] + (1.0 - B) * y[None, :]
-    var = v[None, :] * (1.0 - B) + B**2 * cur.V[:, None]
-    P = probs.size
-    all_means = np.concatenate([np.broadcast_to(cur.m, (2 * P, n)), np.repeat(means.T, P, axis=0)])
-    all_sds = np.concatenate([np.broadcast_to(np.sqrt(cur.V), (P, n)),
-                              np.broadcast_to(np.sqrt(cur.V + tau**2), (P, n)),
-                              np.repeat(np.sqrt(var.T), P, axis=0)])
-    qs = mixture_quantiles(cur.w, all_means, all_sds, np.tile(probs, k + 2))
-    cur.summary[0:3] = qs[0:P]
-    cur.summary[6:9] = qs[P:2 * P]
-    shrunk = [Interval(*qs[(i + 2) * P:(i + 3) * P]) for i in range(k)]
+    s = cur.summary
+    s[3:6] = _tau_axis(0.5 * (_cheb_quantiles(cur.coef, probs, _fejer(n)[0], cur.w) + 1.0),
+                       c, tau_prior)[0]
+    qs = _normal_mixtures(cur, y, v, probs, shrunk=True)
+    s[0:3] = qs[0]
+    s[6:9] = qs[1]
+    shrunk = tuple(Interval(*q) for q in qs[2:])
     mean = float(np.sum(cur.w * cur.m))
     sd = math.sqrt(max(float(np.sum(cur.w * (cur.V + cur.m**2))) - mean**2, 0.0))
-    if not _finite_second_moment(k, tau_prior, mu_prior):
-        sd = None  # type: ignore[assignment]
-    if not _finite_first_moment(k, tau_prior, mu_prior):
-        mean = None  # type: ignore[assignment]
-    s = cur.summary
     tg, td = _tau_curve(cur, tau_prior)
     mg, md = _mixture_curve(cur.w, cur.m, np.sqrt(cur.V), s[1], s[2])
     return BayesFit(
         k=k, level=level, likelihood="normal", tau_prior=tau_prior, mu_prior=mu_prior,
-        mu=Interval(*s[0:3]), mu_mean=mean, mu_sd=sd, tau=Interval(*s[3:6]),
-        predictive=Interval(*s[6:9]), shrunk=tuple(shrunk), tau_grid=tg, tau_density=td,
-        mu_grid=mg, mu_density=md, nodes=n, _w=cur.w, _m=cur.m, _V=cur.V, _tau=cur.tau,
+        mu=Interval(*s[0:3]), mu_mean=mean if _finite_first_moment(k, tau_prior, mu_prior)
+        else None, mu_sd=sd if _finite_second_moment(k, tau_prior, mu_prior) else None,
+        tau=Interval(*s[3:6]), predictive=Interval(*s[6:9]), shrunk=shrunk, tau_grid=tg,
+        tau_density=td, mu_grid=mg, mu_density=md, nodes=n, _w=cur.w, _m=cur.m, _V=cur.V,
+        _tau=cur.tau,
     )
 
 
@@ -589,7 +711,7 @@ def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Arr
         u = grid / (p.c + grid)
         dudt = p.c / (p.c + grid) ** 2
     x = 2.0 * u - 1.0
-    dens = _cheb_eval(p.coef, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
+    dens = _cheb_interp(p.f, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
     total = float(np.sum(_cheb_integral(p.coef)))
     dens = np.maximum(dens / total, 0.0)
     return grid, dens
@@ -599,8 +721,10 @@ def _mixture_curve(w: Array, m: Array, s: Array, lo: float, hi: float,
                    points: int = 201) -> tuple[Array, Array]:
     pad = 0.6 * (hi - lo)
     grid = np.linspace(lo - pad, hi + pad, points)
+    use = w > 1e-16 * w.max()  # the rest adds less than 1e-16 of the density
+    w, m, s = w[use], m[use], s[use]
     z = (grid[:, None] - m[None, :]) / s[None, :]
-    dens = np.sum(w * np.exp(-0.5 * z * z) / (s * math.sqrt(2 * math.pi)), axis=1)
+    dens = np.exp(-0.5 * z * z) @ (w / (s * math.sqrt(2 * math.pi)))
     return grid, dens
 
 
@@ -963,41 +1087,6 @@ class BatchFit:
     refitted: int  # replicates the shared rule did not resolve, fitted one at a time
 
 
-def _batch_mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
-    """Quantiles (B, Q) of the normal mixtures ``sum_j w[b, j] N(means[b, j], sds[b, j]^2)``:
-    :func:`mixture_quantiles` for B mixtures at once."""
-    from scipy.special import ndtr, ndtri
-
-    zp = ndtri(probs)[None, :, None]
-    M = means[:, None, :]
-    S = sds[:, None, :]
-    W = w[:, None, :]
-    comp_q = M + S * zp
-    lo = comp_q.min(axis=2)
-    hi = comp_q.max(axis=2)
-    mean = np.sum(w * means, axis=1)[:, None]
-    sd = np.sqrt(np.maximum(np.sum(w * (sds**2 + means**2), axis=1)[:, None] - mean**2, 0.0))
-    x = np.clip(mean + sd * zp[..., 0], lo, hi)
-    p = probs[None, :]
-    for _ in range(200):
-        zz = (x[..., None] - M) / S
-        F = np.sum(W * ndtr(zz), axis=2) - p
-        f = np.sum(W * np.exp(-0.5 * zz * zz) / S, axis=2) * 0.3989422804014327
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = x - F / f
-        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        exact = np.abs(F) <= 1e-15
-        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
-                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
-        x = np.where(exact, x, new)
-        if conv.all():
-            break
-    return x
-
-
 def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
                      mu_prior: MuPrior = FLAT, level: float = 0.95, points: int = 128,
                      centre: float | None = None, chunk: int = 2000) -> BatchFit:
@@ -1052,7 +1141,7 @@ def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAUL
                          np.abs(coef_m[:, -tail:]).max(axis=1)) / top
         ok = good & (err <= 1e-6)
         if ok.any():
-            out[start:start + chunk][ok] = _batch_mixture_quantiles(
+            out[start:start + chunk][ok] = _mixture_quantiles(
                 w[ok], m[ok], np.sqrt(1.0 / sW[ok]), probs)
         refit.extend(int(i) + start for i in np.nonzero(good & ~ok)[0])
     for i in refit:
