@@ -302,7 +302,7 @@ def _cheb_interp(values: Array, x: Array) -> Array:
     hit = d == 0.0
     d[hit] = 1.0
     r = _bary_weights(n) / d
-    out = (r @ values) / r.sum(axis=1)
+    out = (r @ values) / r.sum(axis=1).reshape((-1,) + (1,) * (values.ndim - 1))
     if hit.any():
         rows, cols = np.nonzero(hit)
         out[rows] = values[cols]
@@ -969,6 +969,9 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
             raise AnalysisError(f"the posterior is improper: every study has {which}, and "
                                 "with a flat prior on mu the likelihood does not vanish "
                                 "(give --mu-prior normal:M,S)")
+    from metaview.engine import _binomial
+
+    return _binomial.fit(x, n, tau_prior, mu_prior, level, tol)
     probs = _quantile_probs(level)
     # pilot: the normal-normal model on the corrected logits gives the scale of mu and tau
     y0 = np.log((x + 0.5) / (n - x + 0.5))
