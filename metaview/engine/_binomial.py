@@ -52,7 +52,7 @@ _DROP = 36.0  # every interval reaches this far (log density) below the peak
 _LOG_TAIL = 1e-9  # accepted last quarter of a log-density series (absolute)
 _SERIES_TAIL = 1e-9  # accepted last quarter of a density series (relative)
 _Z_SMALL = 24  # Gauss-Hermite points of the convolutions where tau is narrow
-_NARROW = 0.6  # tau below this many conditional sds of mu counts as narrow
+_NARROW = 1.0  # tau below this many conditional sds of mu counts as narrow
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -543,7 +543,11 @@ def _convolved_logs(cols: _Columns, funcs: Array, na: int, nt: int) -> tuple[Arr
     wide = ~narrow & live
     out[:, ~live] = (-_DROP * _b._fejer(nt)[0] ** 2)[:, None, None]
     if wide.any():
+        # enough points for the narrowest kernel (a normal density of width tau spans
+        # tau / h of the interval)
         nm = 128
+        while nm < 1024 and nm < 16.0 * float(np.max(cols.h[wide] / tau[wide])):
+            nm *= 2
         xm, wm, _ = _b._fejer(nm)
         f = _fine(funcs[:, wide], na, nm)  # (M, Bw, F)
         vals = np.exp(f - top[wide][None])
