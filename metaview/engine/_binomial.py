@@ -36,6 +36,7 @@ the points are doubled where that check fails.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,6 +54,8 @@ _LOG_TAIL = 1e-9  # accepted last quarter of a log-density series (absolute)
 _SERIES_TAIL = 1e-9  # accepted last quarter of a density series (relative)
 _Z_SMALL = 24  # Gauss-Hermite points of the convolutions where tau is narrow
 _NARROW = 1.0  # tau below this many conditional sds of mu counts as narrow
+_SHRUNK_DROP = 30.0  # a study's effect: its interval reaches this far below the peak
+_PRED_DROP = 32.0  # narrow kernels: the predictive interval reaches this far below the peak
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -71,27 +74,30 @@ def _hermite(n: int) -> tuple[Array, Array]:
     return z, np.log(w) + z * z  # log of the weight with e^{-z^2} taken out
 
 
-def _mode(X: Array, N: Array, M: Array, T2: Array) -> Array:
+def _mode(X: Array, N: Array, M: Array, T2: Array, start: Array | None = None,
+          rtol: float = 1e-13) -> Array:
     """Mode of ``X t - N softplus(t) - (t - M)^2 / (2 T2)`` (elementwise): safeguarded Newton
     steps on the decreasing score, within the bracket ``[M + T2 (X - N), M + T2 X]``."""
     from scipy.special import expit
 
     lo = M + T2 * (X - N)
     hi = M + T2 * X
-    y0 = np.log((X + 0.5) / (N - X + 0.5))
-    v0 = 1.0 / (X + 0.5) + 1.0 / (N - X + 0.5)
-    t = np.clip((y0 * T2 + M * v0) / (T2 + v0), lo, hi)
+    if start is None:
+        y0 = np.log((X + 0.5) / (N - X + 0.5))
+        v0 = 1.0 / (X + 0.5) + 1.0 / (N - X + 0.5)
+        start = (y0 * T2 + M * v0) / (T2 + v0)
+    t = np.clip(start, lo, hi)
     for _ in range(100):
         p = expit(t)
         g = X - N * p - (t - M) / T2
         up = g > 0
         lo = np.where(up, t, lo)
         hi = np.where(up, hi, t)
-        new = t + g / (N * p * (1.0 - p) + 1.0 / T2)
-        bad = ~((new > lo) & (new < hi))
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        done = np.abs(new - t) <= 1e-13 * (1.0 + np.abs(t))
-        t = new
+        step = g / (N * p * (1.0 - p) + 1.0 / T2)
+        new = t + step
+        done = np.abs(step) <= rtol * (1.0 + np.abs(t))
+        bad = ~((new > lo) & (new < hi)) & ~done
+        t = np.where(bad, 0.5 * (lo + hi), new)
         if done.all():
             break
     return t
@@ -255,19 +261,21 @@ class _Studies:
             out[use] = res
         return out.reshape(shape + (k,))
 
-    def laplace_slope(self, mu: Array, tau: Array) -> tuple[Array, Array, Array]:
-        """Per (node, study): the Laplace approximations of d log L / d mu and of
-        d^2 log L / d mu^2, and the likelihood's curvature at the mode."""
+    def laplace(self, mu: Array, tau: Array, start: Array | None = None
+                ) -> tuple[Array, Array, Array, Array]:
+        """Per (node, study), by the Laplace approximation of the integral over theta:
+        d log L / d mu, d^2 log L / d mu^2 and log L, and the integrand's mode."""
         from scipy.special import expit
 
-        M = mu[..., None]
+        M = mu[..., None] + np.zeros(self.x.shape)
         T2 = (tau * tau)[..., None] + np.zeros(self.x.shape)
         X = np.broadcast_to(self.x, T2.shape)
         N = np.broadcast_to(self.n, T2.shape)
-        t = _mode(X, N, M + np.zeros(T2.shape), T2)
+        t = _mode(X, N, M, T2, start, rtol=1e-10)
         p = expit(t)
         info = N * p * (1.0 - p)
-        return X - N * p, -info / (1.0 + T2 * info), info
+        logl = _psi(X, N, t, M, T2) - 0.5 * np.log1p(T2 * info)
+        return X - N * p, -info / (1.0 + T2 * info), logl, t
 
 
 # ------------------------------------------------------------------ Chebyshev helpers
@@ -283,6 +291,18 @@ def _interp_matrix(n_from: int, n_to: int) -> Array:
 def _cheb_T(x: Array, terms: int) -> Array:
     """Chebyshev polynomials T_0..T_{terms-1} at ``x`` (last axis added)."""
     return np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), np.arange(terms)))
+
+
+def _cheb_T_rec(x: Array, terms: int) -> Array:
+    """T_0..T_{terms-1} at ``x`` in [-1, 1] by the three-term recurrence (last axis added)."""
+    out = np.empty(x.shape + (terms,))
+    out[..., 0] = 1.0
+    if terms > 1:
+        out[..., 1] = x
+    x2 = 2.0 * x
+    for m in range(2, terms):
+        out[..., m] = x2 * out[..., m - 1] - out[..., m - 2]
+    return out
 
 
 def _clenshaw(coef: Array, x: Array) -> Array:
@@ -348,43 +368,48 @@ def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Ar
         mask[1:] -= np.eye(k)
     mu = np.repeat(start[:, None], groups, axis=1)  # (B, G)
     prior_prec = 0.0 if mu_prior.flat else 1.0 / mu_prior.sd**2
+    taus = np.broadcast_to(tau[:, None], mu.shape)
+    t = None
     for _ in range(60):
-        g1, g2, _info = st.laplace_slope(mu, np.broadcast_to(tau[:, None], mu.shape))
+        g1, g2, _l, t = st.laplace(mu, taus, t)
         grad = np.einsum("bgi,gi->bg", g1, mask)
-        hess = np.einsum("bgi,gi->bg", g2, mask) - prior_prec
+        hess = np.minimum(np.einsum("bgi,gi->bg", g2, mask) - prior_prec, -1e-12)
         if not mu_prior.flat:
             grad = grad - (mu - mu_prior.mean) * prior_prec
-        hess = np.minimum(hess, -1e-12)
-        step = np.clip(-grad / hess, -5.0 * np.sqrt(-1.0 / hess), 5.0 * np.sqrt(-1.0 / hess))
+        sd = np.sqrt(-1.0 / hess)
+        step = np.clip(-grad / hess, -5.0 * sd, 5.0 * sd)
         mu = mu + step
-        if np.all(np.abs(step) <= 1e-9 * np.sqrt(-1.0 / hess)):
+        if np.all(np.abs(step) <= 1e-6 * sd):
             break
-    g1, g2, _info = st.laplace_slope(mu, np.broadcast_to(tau[:, None], mu.shape))
-    hess = np.einsum("bgi,gi->bg", g2, mask) - prior_prec
-    return mu, np.sqrt(-1.0 / np.minimum(hess, -1e-300))
+    return mu, sd
 
 
 def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds: Array,
-               groups: Array, peak: Array) -> tuple[Array, Array]:
+               groups: Array) -> tuple[Array, Array]:
     """Per tau node, an interval of mu on which the log density of every group (all studies,
     and the leave-one-out sets in ``groups``) falls by at least _DROP from its value at its
-    Laplace mode (``peak``) on both sides (the log densities are concave)."""
-    width = math.sqrt(2.0 * _DROP)
+    mode on both sides (the log densities are concave), judged by the Laplace approximation
+    of the likelihoods with a margin of 4."""
+    need = _DROP + 4.0
+    taus = np.broadcast_to(tau[:, None], modes.shape)
+    peak = (np.einsum("bgi,gi->bg", st.laplace(modes, taus)[2], groups)
+            + _log_prior_mu(modes, mu_prior))
+    width = math.sqrt(2.0 * need)
     lo = (modes - width * sds).min(axis=1)
     hi = (modes + width * sds).max(axis=1)
-    for _ in range(20):
+    for _ in range(30):
         ends = np.stack([lo, hi], axis=1)  # (B, 2)
-        le = st.loglik(ends, np.broadcast_to(tau[:, None], ends.shape))  # (B, 2, k)
+        le = st.laplace(ends, np.broadcast_to(tau[:, None], ends.shape))[2]  # (B, 2, k)
         val = np.einsum("bei,gi->bge", le, groups) + _log_prior_mu(ends, mu_prior)[:, None, :]
         drop = peak[:, :, None] - val  # (B, G, 2)
-        short = drop < _DROP
+        short = drop < need
         if not short.any():
             return lo, hi
         # the drop is convex in the distance from the mode: stretching the distance by a
         # factor a at least multiplies it by a
         dist_lo = modes - lo[:, None]
         dist_hi = hi[:, None] - modes
-        grow = np.where(drop > 0.5, 1.1 * _DROP / np.maximum(drop, 0.5), 2.0)
+        grow = np.where(drop > 0.5, 1.1 * need / np.maximum(drop, 0.5), 2.0)
         new_lo = np.where(short[:, :, 0], modes - dist_lo * grow[:, :, 0], lo[:, None])
         new_hi = np.where(short[:, :, 1], modes + dist_hi * grow[:, :, 1], hi[:, None])
         lo = np.minimum(lo, new_lo.min(axis=1))
@@ -402,14 +427,14 @@ def _columns(st: _Studies, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, scale: 
     groups = np.ones((modes.shape[1], k))
     if leave_out:
         groups[1:] -= np.eye(k)
-    at_mode = st.loglik(modes, np.broadcast_to(tau[:, None], modes.shape))  # (B, G, k)
-    peak = np.einsum("bgi,gi->bg", at_mode, groups) + _log_prior_mu(modes, mu_prior)
+    peak = (st.laplace(modes[:, 0], tau)[2].sum(axis=-1)
+            + _log_prior_mu(modes[:, 0], mu_prior))
     # the Laplace approximation of each tau node's weight: nodes below e^-60 of the largest
     # carry nothing (their integrals are not computed)
     with np.errstate(divide="ignore"):
-        approx = peak[:, 0] + np.log(sds[:, 0]) + tau_prior.logpdf(tau) + np.log(jac * wb)
+        approx = peak + np.log(sds[:, 0]) + tau_prior.logpdf(tau) + np.log(jac * wb)
     live = np.isfinite(approx) & (approx >= np.max(approx[np.isfinite(approx)]) - 60.0)
-    lo, hi = _intervals(st, tau[live], mu_prior, modes[live], sds[live], groups, peak[live])
+    lo, hi = _intervals(st, tau[live], mu_prior, modes[live], sds[live], groups)
     c = modes[:, 0].copy()
     h = math.sqrt(2.0 * _DROP) * sds[:, 0]
     c[live] = 0.5 * (lo + hi)
@@ -430,7 +455,8 @@ def _columns(st: _Studies, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, scale: 
 def _fine(values: Array, na: int, nm: int) -> Array:
     """Log values at the ``nm`` Chebyshev points from those at the ``na`` points (first axis)."""
     shape = values.shape
-    out: Array = (_interp_matrix(na, nm) @ values.reshape(na, -1)).reshape((nm,) + shape[1:])
+    out: Array = (_interp_matrix(na, nm) @ np.ascontiguousarray(values.reshape(na, -1))
+                  ).reshape((nm,) + shape[1:])
     return out
 
 
@@ -445,62 +471,101 @@ def _log_integral(lp: Array, h: Array, nm: int = 128) -> Array:
     return out
 
 
+def _series_quantiles(coef: Array, probs: Array, nodes: Array, weights: Array) -> Array:
+    """:func:`bayes._cheb_quantiles` for the columns of ``coef`` (densities' Chebyshev series,
+    (M, K)) at once: (K, Q) points in [-1, 1]."""
+    K, Q = coef.shape[1], probs.size
+    cdf = _b._cheb_integral(coef)  # (M + 1, K)
+    total = cdf.sum(axis=0)
+    order = np.argsort(nodes)
+    cum = np.cumsum(weights[order], axis=0)
+    x0 = np.array([np.interp(probs * cum[-1, j], cum[:, j], nodes[order]) for j in range(K)])
+    target = (probs[None, :] * total[:, None]).ravel()
+    m = np.arange(cdf.shape[0])
+
+    def fun(xa: Array, rows: Array) -> tuple[Array, Array, None]:
+        j = rows // Q
+        T = np.cos(np.multiply.outer(np.arccos(np.clip(xa, -1.0, 1.0)), m))
+        return (np.einsum("rm,mr->r", T, cdf[:, j]) - target[rows],
+                np.einsum("rm,mr->r", T[:, :-1], coef[:, j]), None)
+
+    x = _b._bracketed_newton(fun, x0.ravel(), np.full(K * Q, -1.0), np.full(K * Q, 1.0),
+                             atol=1e-13, ftol=1e-15 * float(np.abs(total).max()))
+    return x.reshape(K, Q)
+
+
 # ------------------------------------------------------------------ mixtures of columns
 
 
 @dataclass
 class _Mixture:
-    """A distribution sum_b W_b p_b, each p_b a density on [c_b - h_b, c_b + h_b] given by
-    its Chebyshev series there (normalised)."""
+    """K distributions sum_b W_b p_bj (j < K), each p_bj a density on the interval
+    [c_b - h_b, c_b + h_b] given by its Chebyshev series there (normalised)."""
 
     W: Array  # (B,)
     c: Array
     h: Array
-    coef: Array  # (M, B) series of each density in x = (t - c) / h (integrates to 1 in t)
-    icoef: Array  # (M + 1, B) integrated series (0 at x = -1, 1 at x = 1)
+    coef: Array  # (M, B, K) series of each density in x = (t - c) / h (integrates to 1 in t)
+    icoef: Array  # (M + 1, B, K) integrated series (0 at x = -1, 1 at x = 1)
 
     @classmethod
     def of(cls, W: Array, c: Array, h: Array, logvals: Array) -> _Mixture:
-        """From log densities at the ``na`` Chebyshev points of each interval (na, B)."""
+        """From log densities at the ``na`` Chebyshev points of each interval, (na, B) or
+        (na, B, K); the intervals (B,) or (B, K); the tau nodes of negligible weight are
+        left out."""
+        if logvals.ndim == 2:
+            logvals = logvals[..., None]
+        K = logvals.shape[2]
+        c = np.broadcast_to(c.reshape(c.shape[0], -1), (c.shape[0], K))
+        h = np.broadcast_to(h.reshape(h.shape[0], -1), (h.shape[0], K))
+        use = _b._weighty(W)
+        W, c, h, logvals = W[use] / W[use].sum(), c[use], h[use], logvals[:, use]
         na = logvals.shape[0]
         nm = 128
         for _ in range(3):
             f = _fine(logvals, na, nm)
             p = np.exp(f - f.max(axis=0))
-            coef = _b._fejer(nm)[2] @ p
-            if _series_tail(coef, relative=True) <= _SERIES_TAIL or nm >= 512:
+            coef = (_b._fejer(nm)[2] @ p.reshape(nm, -1)).reshape(p.shape)
+            if _series_tail(coef.reshape(nm, -1), relative=True) <= _SERIES_TAIL or nm >= 512:
                 break
             nm *= 2
         icoef = _b._cheb_integral(coef)
         total = icoef.sum(axis=0)
-        return cls(W, c, h, coef / (total * h), icoef / total)
+        # the terms that matter
+        big = np.abs(icoef).max(axis=(1, 2)) > 1e-17 * np.abs(icoef).max()
+        m = int(np.nonzero(big)[0].max()) + 2
+        return cls(W, np.ascontiguousarray(c), np.ascontiguousarray(h),
+                   coef[:m - 1] / (total * h), icoef[:m] / total)
 
-    def cdf_pdf(self, t: Array) -> tuple[Array, Array]:
-        x = (t[:, None] - self.c[None, :]) / self.h[None, :]
+    def cdf_pdf(self, t: Array, which: Array) -> tuple[Array, Array]:
+        """Distribution function and density of mixture ``which[r]`` at ``t[r]``."""
+        h = self.h[:, which].T  # (R, B)
+        x = (t[:, None] - self.c[:, which].T) / h
         inside = np.abs(x) < 1.0
-        T = _cheb_T(x, self.icoef.shape[0])
-        F = np.einsum("rbm,mb->rb", T, self.icoef)
+        T = _cheb_T(x, self.icoef.shape[0])  # (R, B, M + 1)
+        F = np.einsum("rbm,mbr->rb", T, self.icoef[:, :, which])
         F = np.where(x >= 1.0, 1.0, np.where(x <= -1.0, 0.0, F))
-        f = np.where(inside, np.einsum("rbm,mb->rb", T[..., :-1], self.coef), 0.0)
+        f = np.where(inside, np.einsum("rbm,mbr->rb", T[..., :-1], self.coef[:, :, which]), 0.0)
         return F @ self.W, f @ self.W
 
-    def quantiles(self, probs: Array, start: Array | None = None) -> Array:
+    def quantiles(self, probs: Array, start: Array) -> Array:
+        """(K, Q) quantiles from starting points (K, Q)."""
+        K, Q = start.shape
         lo = float(np.min(self.c - self.h))
         hi = float(np.max(self.c + self.h))
-        x0 = np.clip(start, lo, hi) if start is not None else np.full(probs.shape, 0.5 * (lo + hi))
+        pr = np.tile(probs, K)
 
         def fun(xa: Array, rows: Array) -> tuple[Array, Array, None]:
-            F, f = self.cdf_pdf(xa)
-            return F - probs[rows], f, None
+            F, f = self.cdf_pdf(xa, rows // Q)
+            return F - pr[rows], f, None
 
-        return _b._bracketed_newton(fun, x0, np.full(probs.shape, lo), np.full(probs.shape, hi),
-                                    atol=1e-12, rtol=1e-12)
+        x = _b._bracketed_newton(fun, np.clip(start, lo, hi).ravel(), np.full(K * Q, lo),
+                                 np.full(K * Q, hi), atol=1e-12, rtol=1e-12)
+        return x.reshape(K, Q)
 
     def start(self, probs: Array) -> Array:
         """Rough quantiles from the mixture of normals with the columns' centres and sizes."""
-        m = self.c
-        s = self.h / 4.0
-        return _b.mixture_quantiles(self.W, m, s, probs)
+        return _b.mixture_quantiles(self.W, self.c[:, 0], self.h[:, 0] / 4.0, probs)[None, :]
 
 
 # ------------------------------------------------------------------ convolutions
@@ -531,57 +596,79 @@ def _convolved_logs(cols: _Columns, funcs: Array, na: int, nt: int) -> tuple[Arr
 
     B = cols.tau.size
     tau = cols.tau
-    pc = cols.c
+    live = cols.wtau > 0
+    narrow = (tau < _NARROW * cols.s) & live
+    wide = ~narrow & live
+    pc = cols.c.copy()
     ph = cols.h + 8.5 * (np.sqrt(cols.s**2 + tau**2) - cols.s)
+    if narrow.any():
+        # a narrow kernel hardly widens the density: its predictive interval is the part of
+        # the interval where some function is within _PRED_DROP of its peak (the continuation
+        # beyond the interval then weighs nothing there)
+        xf = _b._fejer(256)[0]
+        f = _fine(funcs[:, narrow], na, 256)  # (256, Bn, F)
+        near = (f >= f.max(axis=0) - _PRED_DROP).any(axis=2)  # (256, Bn)
+        lo_x = np.where(near, xf[:, None], np.inf).min(axis=0)
+        hi_x = np.where(near, xf[:, None], -np.inf).max(axis=0)
+        lo_x = np.maximum(lo_x - 0.02, -1.0)
+        hi_x = np.minimum(hi_x + 0.02, 1.0)
+        pc[narrow] = cols.c[narrow] + cols.h[narrow] * 0.5 * (lo_x + hi_x)
+        ph[narrow] = cols.h[narrow] * 0.5 * (hi_x - lo_x)
     theta = pc[None, :] + ph[None, :] * _b._fejer(nt)[0][:, None]  # (nt, B)
     out = np.empty((nt, B, funcs.shape[2]))
     coef = np.einsum("ma,abf->mbf", _b._fejer(na)[2], funcs)  # (A, B, F)
     lv, ls, rv, rs = _ends(coef, cols.h)  # (B, F) each
     top = funcs.max(axis=0)  # (B, F): the logs are shifted back at the end
-    live = cols.wtau > 0
-    narrow = (tau < _NARROW * cols.s) & live
-    wide = ~narrow & live
     out[:, ~live] = (-_DROP * _b._fejer(nt)[0] ** 2)[:, None, None]
-    if wide.any():
-        # enough points for the narrowest kernel (a normal density of width tau spans
-        # tau / h of the interval)
-        nm = 128
-        while nm < 1024 and nm < 16.0 * float(np.max(cols.h[wide] / tau[wide])):
-            nm *= 2
-        xm, wm, _ = _b._fejer(nm)
-        f = _fine(funcs[:, wide], na, nm)  # (M, Bw, F)
-        vals = np.exp(f - top[wide][None])
-        mu = cols.c[wide][None, :] + cols.h[wide][None, :] * xm[:, None]  # (M, Bw)
-        tw = tau[wide]
-        th = theta[:, wide]
-        z = (th[:, None, :] - mu[None, :, :]) / tw  # (nt, M, Bw)
-        kern = np.exp(-0.5 * z * z) * (wm[:, None] * cols.h[wide] / tw)[None]
-        conv = np.einsum("tmb,mbf->tbf", kern, vals) / math.sqrt(2.0 * math.pi)
+    # wide kernels: quadrature over the interval, with enough points for each kernel (a
+    # normal density of width tau spans tau / h of the interval), columns grouped by points
+    need = np.where(wide, 16.0 * cols.h / np.where(wide, tau, 1.0), 0.0)
+    sizes = np.where(need <= 128, 128, np.where(need <= 256, 256, np.where(need <= 512, 512,
+                                                                                1024)))
+    for nm in np.unique(sizes[wide]):
+        sel = wide & (sizes == nm)
+        xm, wm, _ = _b._fejer(int(nm))
+        f = _fine(funcs[:, sel], na, int(nm))  # (M, Bs, F)
+        vals = np.exp(f - top[sel][None]).transpose(1, 0, 2)  # (Bs, M, F)
+        mu = cols.c[sel][:, None] + cols.h[sel][:, None] * xm[None, :]  # (Bs, M)
+        tw = tau[sel]
+        th = theta[:, sel].T  # (Bs, nt)
+        z = (th[:, :, None] - mu[:, None, :]) / tw[:, None, None]  # (Bs, nt, M)
+        kern = np.exp(-0.5 * z * z) * (wm[None, :] * (cols.h[sel] / tw)[:, None])[:, None, :]
+        conv = np.matmul(kern, vals).transpose(1, 0, 2) / math.sqrt(2.0 * math.pi)
         # the tangent tails beyond both ends, in closed form
-        eR = (cols.c + cols.h)[wide][None, :, None]
-        eL = (cols.c - cols.h)[wide][None, :, None]
+        eR = (cols.c + cols.h)[sel][None, :, None]
+        eL = (cols.c - cols.h)[sel][None, :, None]
         T3 = tw[None, :, None]
-        a, b_ = rs[wide][None], ls[wide][None]
-        t3 = th[:, :, None]
-        right = (rv[wide][None] - top[wide][None] + a * (t3 - eR) + 0.5 * (a * T3) ** 2
+        a, b_ = rs[sel][None], ls[sel][None]
+        t3 = theta[:, sel][:, :, None]
+        right = (rv[sel][None] - top[sel][None] + a * (t3 - eR) + 0.5 * (a * T3) ** 2
                  + log_ndtr((t3 - eR) / T3 + a * T3))
-        left = (lv[wide][None] - top[wide][None] + b_ * (t3 - eL) + 0.5 * (b_ * T3) ** 2
+        left = (lv[sel][None] - top[sel][None] + b_ * (t3 - eL) + 0.5 * (b_ * T3) ** 2
                 + log_ndtr((eL - t3) / T3 - b_ * T3))
-        out[:, wide] = np.log(conv + np.exp(right) + np.exp(left))
-    if narrow.any():
-        z, wz = np.polynomial.hermite.hermgauss(_Z_SMALL)
-        tn = tau[narrow]
-        cn, hn = cols.c[narrow], cols.h[narrow]
-        pts = theta[:, narrow][:, None, :] - (_SQRT2 * z)[None, :, None] * tn  # (nt, Z, Bn)
-        x = ((pts - cn) / hn)[..., None]  # (nt, Z, Bn, 1)
-        logv = _clenshaw(coef[:, narrow], x)  # (nt, Z, Bn, F)
-        d = (pts - cn)[..., None]
-        hn3 = hn[:, None]
-        logv = np.where(x > 1.0, rv[narrow] + rs[narrow] * (d - hn3),
-                        np.where(x < -1.0, lv[narrow] + ls[narrow] * (d + hn3), logv))
-        vals = np.exp(logv - top[narrow])
-        conv = np.einsum("tzbf,z->tbf", vals, wz) / math.sqrt(math.pi)
-        out[:, narrow] = np.log(conv)
+        out[:, sel] = np.log(conv + np.exp(right) + np.exp(left))
+    # narrow kernels: Gauss-Hermite over the kernel, the log density from its series (the
+    # points fewer, the narrower the kernel against the density)
+    ratio = np.where(narrow, tau / cols.s, 0.0)
+    zs = np.where(ratio < 0.1, 6, np.where(ratio < 0.3, 10, np.where(ratio < 0.6, 16, 24)))
+    for nz in np.unique(zs[narrow]):
+        sel = narrow & (zs == nz)
+        z, wz = np.polynomial.hermite.hermgauss(int(nz))
+        tn = tau[sel]
+        cn, hn = cols.c[sel], cols.h[sel]
+        pts = theta[:, sel].T[:, :, None] - (_SQRT2 * tn)[:, None, None] * z  # (Bs, nt, Z)
+        d = (pts - cn[:, None, None]).reshape(sel.sum(), -1)  # (Bs, P)
+        x = d / hn[:, None]
+        T = _cheb_T_rec(np.clip(x, -1.0, 1.0), na)  # (Bs, P, A)
+        logv = np.matmul(T, coef[:, sel].transpose(1, 0, 2))  # (Bs, P, F)
+        hn3 = hn[:, None, None]
+        x3, d3 = x[..., None], d[..., None]
+        logv = np.where(x3 > 1.0, rv[sel][:, None] + rs[sel][:, None] * (d3 - hn3),
+                        np.where(x3 < -1.0, lv[sel][:, None] + ls[sel][:, None] * (d3 + hn3),
+                                 logv))
+        vals = np.exp(logv - top[sel][:, None]).reshape(sel.sum(), nt, int(nz), -1)
+        conv = np.einsum("btzf,z->tbf", vals, wz) / math.sqrt(math.pi)
+        out[:, sel] = np.log(conv)
     return out + top[None], pc, ph
 
 
@@ -597,11 +684,26 @@ class _Fit:
     wtau_x: Array  # nodes on the u axis (Chebyshev x)
 
 
+@lru_cache(maxsize=16)
+def _tail_matrices(n: int, fine: int = 96) -> tuple[Array, Array]:
+    """At ``fine`` Chebyshev points: the series of ``n`` terms, and its last quarter."""
+    T = _cheb_T(_b._fejer(fine)[0], n)
+    T_tail = T.copy()
+    T_tail[:, : n - max(n // 4, 1)] = 0.0
+    return T, T_tail
+
+
 def _weighted_tail(coef: Array, wtau: Array) -> float:
-    """The last-quarter size of the log series (A, B, ...) over the tau nodes that carry
-    weight (absolute: an error in a log density is a relative error of the density)."""
+    """How far the last quarter of a log-density series (terms, B, ...) moves the density,
+    relative to its peak, over the tau nodes that carry weight: where the density is far
+    below its peak a poor logarithm is harmless."""
     use = wtau >= 1e-12 * wtau.max()
-    return _series_tail(coef[:, use].reshape(coef.shape[0], -1), relative=False)
+    n = coef.shape[0]
+    c = np.ascontiguousarray(coef[:, use].reshape(n, -1))
+    T, T_tail = _tail_matrices(n)
+    logv = T @ c
+    err = np.abs(T_tail @ c) * np.exp(logv - logv.max(axis=0))
+    return float(err.max()) if err.size else 0.0
 
 
 def _mu_tau_quantiles(cols: _Columns, tau_prior: _b.TauPrior, probs: Array
@@ -612,7 +714,7 @@ def _mu_tau_quantiles(cols: _Columns, tau_prior: _b.TauPrior, probs: Array
     tq = _b._tau_axis(0.5 * (_b._cheb_quantiles(coef_tau, probs, xb, wb * cols.ftau) + 1.0),
                       cols.scale, tau_prior)[0]
     mix = _Mixture.of(cols.wtau, cols.c, cols.h, cols.lp)
-    return mix.quantiles(probs, mix.start(probs)), tq, mix
+    return mix.quantiles(probs, mix.start(probs))[0], tq, mix
 
 
 def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level: float,
@@ -665,7 +767,7 @@ def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level:
     funcs = cols.lp[..., None]
     if leave_out:
         funcs = np.concatenate([funcs, cols.lp[..., None] - cols.ll], axis=2)
-    nt = min(na, 48)
+    nt = 24
     for _ in range(4):
         g, pc, ph = _convolved_logs(cols, funcs, na, nt)
         if _weighted_tail((_b._fejer(nt)[2] @ g.reshape(nt, -1)).reshape(g.shape),
@@ -676,10 +778,15 @@ def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level:
     pred = _Mixture.of(cols.wtau, pc, ph, g[:, :, 0])
     import os
     if os.environ.get("BDEBUG"):
-        print("DEBUG na", na, "nb", nb, "nt", nt, "finite g", np.isfinite(g).all(), pred.start(probs))
-    nq = pred.quantiles(probs, pred.start(probs))
+        print("DEBUG na", na, "nb", nb, "nt", nt)
+    nq = pred.quantiles(probs, pred.start(probs))[0]
     s = np.concatenate([mq, tq, nq])
-    shrunk = _shrunk(st, cols, g, pc, ph, nt, probs, mu_prior)
+    if k:
+        centre = np.array([q.median for q in pilot.shrunk])
+        spread = np.maximum(np.array([q.high - q.low for q in pilot.shrunk]), 1e-3)
+    else:
+        centre = spread = np.zeros(0)
+    shrunk = _shrunk(st, cols, g, pc, ph, probs, mu_prior, centre, spread)
     # the posterior as point masses (for the moments and the index probabilities)
     nm = 128
     xm, wm, _ = _b._fejer(nm)
@@ -694,7 +801,7 @@ def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level:
     keep = w2 > 1e-16 * w2.max()
     tg, td = _tau_curve(cols, coef_tau, tau_prior, float(s[5]))
     mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
-    md = mix.cdf_pdf(mg)[1]
+    md = mix.cdf_pdf(mg, np.zeros(mg.size, dtype=int))[1]
     return _b.BayesFit(
         k=k, level=level, likelihood="binomial", tau_prior=tau_prior, mu_prior=mu_prior,
         mu=_b.Interval(*s[0:3]), mu_mean=mean, mu_sd=sd, tau=_b.Interval(*s[3:6]),
@@ -722,11 +829,12 @@ def _tau_curve(cols: _Columns, coef_tau: Array, prior: _b.TauPrior, high: float,
     return grid, np.maximum(dens, 0.0)
 
 
-def _shrunk(st: _Studies, cols: _Columns, g: Array, pc: Array, ph: Array, nt: int,
-            probs: Array, mu_prior: _b.MuPrior) -> tuple[_b.Interval, ...]:
-    """theta_i's posterior: l_i(theta) times its leave-one-out predictive density (the mixture
-    over tau of g[..., 1 + i]), on an interval where it falls by _DROP from its peak. One
-    study under a flat mu prior: its likelihood alone (expit(theta) ~ Beta(x, n - x))."""
+def _shrunk(st: _Studies, cols: _Columns, g: Array, pc: Array, ph: Array, probs: Array,
+            mu_prior: _b.MuPrior, centre: Array, spread: Array) -> tuple[_b.Interval, ...]:
+    """theta_i's posterior: given tau_b, l_i(theta) times its leave-one-out predictive density
+    (log values g[..., 1 + i] at the predictive interval's points), a log-concave density on
+    that interval; then the mixture over tau. One study under a flat mu prior: its
+    likelihood alone (expit(theta) ~ Beta(x, n - x))."""
     from scipy.special import betaincinv, logit
 
     k = st.x.size
@@ -735,45 +843,31 @@ def _shrunk(st: _Studies, cols: _Columns, g: Array, pc: Array, ph: Array, nt: in
     if k == 1 and mu_prior.flat:
         q = logit(betaincinv(st.x[0], st.n[0] - st.x[0], probs))
         return (_b.Interval(*q),)
-    coef = _b._fejer(nt)[2] @ g[:, :, 1:].reshape(nt, -1)
-    coef = coef.reshape((nt,) + g.shape[1:2] + (k,))  # (nt, B, k)
-    keep = cols.wtau > 1e-16 * cols.wtau.max()
-    coef, pc, ph, W = coef[:, keep], pc[keep], ph[keep], cols.wtau[keep]
-    top = g[:, keep, 1:].max(axis=0)  # (B, k)
+    nt = g.shape[0]
+    use = _b._weighty(cols.wtau)
+    W, pc, ph = cols.wtau[use], pc[use], ph[use]
+    coef = np.ascontiguousarray(
+        (_b._fejer(nt)[2] @ g[:, use, 1:].reshape(nt, -1)).reshape((nt,) + (use.sum(), k)))
 
-    def logdens(theta: Array) -> Array:
-        """log posterior density of theta_i (unnormalised), theta (T, k)."""
-        x = (theta[:, None, :] - pc[None, :, None]) / ph[None, :, None]  # (T, B, k)
-        lv = _clenshaw(coef, x)
-        v = np.where(np.abs(x) <= 1.0, np.exp(lv - top[None]), 0.0)
-        mixv = np.einsum("tbk,b->tk", v, W)
-        with np.errstate(divide="ignore"):
-            return (np.log(mixv) + st.x * theta - st.n * _softplus(theta))
+    def logv(x: Array, c: Array, h: Array) -> Array:
+        """log l_i(theta) + log leave-one-out predictive at theta = c + h x (x (P, B, k))."""
+        th = c + h * x
+        xg = (th - pc[:, None]) / ph[:, None]
+        out: Array = _clenshaw(coef, xg) + st.x * th - st.n * _softplus(th)
+        return out
 
-    lo = np.full(k, float(np.min(pc - ph)))
-    hi = np.full(k, float(np.max(pc + ph)))
-    nq = 64
-    cols_k = np.arange(k)
-    for _ in range(40):
-        xq, wq, Cq = _b._fejer(nq)
-        theta = 0.5 * (lo + hi)[None, :] + 0.5 * (hi - lo)[None, :] * xq[:, None]
-        ld = logdens(theta)
-        peak = ld.max(axis=0)
-        # the points (in increasing theta) within _DROP of the peak, and one either side
-        inside = (ld >= peak - _DROP)[::-1]  # _fejer's points decrease
-        ts = theta[::-1]
-        first = np.maximum(np.argmax(inside, axis=0) - 1, 0)
-        last = np.minimum(nq - np.argmax(inside[::-1], axis=0), nq - 1)
-        new_lo, new_hi = ts[first, cols_k], ts[last, cols_k]
-        if np.any(new_hi - new_lo < 0.5 * (hi - lo)):
-            lo, hi = new_lo, new_hi
-            continue
-        dens = np.exp(ld - peak)
-        cf = Cq @ dens
-        if _series_tail(cf, relative=True) > _SERIES_TAIL and nq < 512:
-            nq *= 2
-            continue
-        return tuple(_b.Interval(*(0.5 * (lo[i] + hi[i]) + 0.5 * (hi[i] - lo[i])
-                                   * _b._cheb_quantiles(cf[:, i], probs, xq, wq * dens[:, i])))
-                     for i in range(k))
-    raise AnalysisError("the posterior of a study's effect could not be integrated")
+    # each (tau node, study): the part of the predictive interval where the product is
+    # within _DROP of its peak (the likelihood may make it far narrower)
+    xf = _b._fejer(256)[0][:, None, None]
+    c0, h0 = np.broadcast_to(pc[:, None], (pc.size, k)), np.broadcast_to(ph[:, None], (pc.size, k))
+    f = logv(xf, c0, h0)
+    near = f >= f.max(axis=0) - _DROP
+    lo_x = np.maximum(np.where(near, xf, np.inf).min(axis=0) - 0.03, -1.0)
+    hi_x = np.minimum(np.where(near, xf, -np.inf).max(axis=0) + 0.03, 1.0)
+    c1 = c0 + h0 * 0.5 * (lo_x + hi_x)
+    h1 = h0 * 0.5 * (hi_x - lo_x)
+    mix = _Mixture.of(W, c1, h1, logv(_b._fejer(nt)[0][:, None, None], c1, h1))
+    z = np.array([0.0, -1.0, 1.0]) * 1.4826 * 1.96  # from the pilot's quartiles
+    start = centre[:, None] + 0.5 * spread[:, None] * z[None, :len(probs)]
+    q = mix.quantiles(probs, start)
+    return tuple(_b.Interval(*row) for row in q)
