@@ -7,18 +7,18 @@ Two models, both with ``theta_i ~ N(mu, tau^2)`` and the same priors:
   ``tau`` (the direct algorithm of Röver 2020, J Stat Softw 93(6), with quadrature in
   place of its discretisation);
 - binomial-normal: ``x_i ~ Bin(n_i, expit(theta_i))``; each study's ``theta_i`` is
-  integrated out by adaptive Gauss-Hermite quadrature, then ``mu`` and ``tau`` on a
-  two-dimensional product rule. ``x_i`` need not be an integer (pseudo-counts
-  ``estimate * total``).
+  integrated out, then ``mu`` given ``tau`` and ``tau`` (:mod:`metaview.engine._binomial`).
+  ``x_i`` need not be an integer (pseudo-counts ``estimate * total``).
 
-The outer integrals use Chebyshev points of the first kind (Fejér's rule) on a transformed
-axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1) and ``c`` the posterior median of ``tau``
-from a pilot pass (``tau = MAX u`` under a uniform prior), and, for the binomial model,
-``mu = m + s x / (1 - x^2)`` with ``x`` in (-1, 1) (heavy tails become smooth ends). The
-interpolating Chebyshev series of a marginal density is integrated exactly to give its
-distribution function, whose quantiles are found by bisection; mixtures of normals are
-inverted by safeguarded Newton steps. The number of points is doubled until every reported
-quantile changes by less than ``tol`` (absolute, on the pooling scale), so that the
+For the normal-normal model the integral over ``tau`` uses Chebyshev points of the first
+kind (Fejér's rule) on a transformed axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1)
+and ``c`` the 0.8 quantile of ``tau`` from a pilot pass (``tau = MAX u`` under a uniform
+prior). The interpolating Chebyshev series of the tau density is integrated exactly to
+give its distribution function; quantiles of such series and of the normal mixtures (mu,
+theta_new and every shrunken effect given tau are normal) are found by one safeguarded
+Newton-Halley solver (:func:`_bracketed_newton`). The number of points is doubled until
+the last quarter of the series of the tau density, and of the density times mu's
+conditional mean, is below ``max(10 tol, 1e-9)`` of its largest coefficient, so that the
 reported figures are accurate to about ``tol``.
 
 Everything here is a pure function of arrays; options arrive already parsed
@@ -278,12 +278,6 @@ def _gauss_hermite(n: int) -> tuple[Array, Array]:
     return z, w
 
 
-def _cheb_eval(coef: Array, x: Array) -> Array:
-    """Chebyshev series at points ``x`` in [-1, 1] (vectorised: T_m(x) = cos(m arccos x))."""
-    theta = np.arccos(np.clip(x, -1.0, 1.0))
-    return np.cos(np.multiply.outer(theta, np.arange(coef.size))) @ coef
-
-
 @lru_cache(maxsize=32)
 def _bary_weights(n: int) -> Array:
     """Barycentric weights of the ``n`` Chebyshev points of the first kind (in the order of
@@ -358,13 +352,15 @@ def _bracketed_newton(fun, x: Array, lo: Array, hi: Array, *, atol: float, rtol:
                 halley = den > 0.5
                 step = np.where(halley, step / den, step)
             new = xa - step
-            bad = (~np.isfinite(new) | (new <= la) | (new >= ha)
-                   | (np.abs(2.0 * step) > last[rows]))
+            tol = atol + rtol * np.abs(xa)
+            # a step within the tolerance is the last (it may not even move x)
+            small = np.abs(step) <= tol
+            bad = ~small & (~np.isfinite(new) | (new <= la) | (new >= ha)
+                            | (np.abs(2.0 * step) > last[rows]))
             new = np.where(bad, 0.5 * (la + ha), new)
             last[rows] = np.where(bad, 0.5 * (ha - la), np.abs(step))
             exact = np.abs(F) <= ftol
-            tol = atol + rtol * np.abs(xa)
-            done = exact | (np.abs(new - xa) <= tol) | (ha - la <= tol)
+            done = exact | small | (np.abs(new - xa) <= tol) | (ha - la <= tol)
             if accept is not None and d2 is not None:
                 done |= halley & ~bad & (np.abs(step) <= accept[rows])
             x[rows] = np.where(exact, xa, new)
@@ -731,216 +727,6 @@ def _mixture_curve(w: Array, m: Array, s: Array, lo: float, hi: float,
 # ------------------------------------------------------------------ binomial-normal
 
 
-def _log_marginal_binomial(x: Array, n: Array, mu: Array, tau: Array, gh: int = 20) -> Array:
-    """log of int Bin(x | n, expit(theta)) N(theta | mu, tau^2) dtheta, without the binomial
-    coefficient, for every mu (A,), tau (B,) and study (k,): shape (A, B, k).
-
-    Adaptive Gauss-Hermite: centred at the mode of the integrand (Newton steps) and scaled
-    by its curvature.
-    """
-    from scipy.special import expit
-
-    M = mu[:, None, None]
-    T2 = (tau**2)[None, :, None]
-    X = x[None, None, :]
-    N = n[None, None, :]
-    # start from the precision-weighted combination of mu and the study's (corrected) logit
-    y0 = np.log((x + 0.5) / (n - x + 0.5))[None, None, :]
-    v0 = (1.0 / (x + 0.5) + 1.0 / (n - x + 0.5))[None, None, :]
-    t = (y0 / v0 + M / T2) / (1.0 / v0 + 1.0 / T2)
-    for _ in range(8):
-        p = expit(t)
-        g = X - N * p - (t - M) / T2
-        h = -N * p * (1.0 - p) - 1.0 / T2
-        t = t - g / h
-    p = expit(t)
-    h = N * p * (1.0 - p) + 1.0 / T2
-    sig = 1.0 / np.sqrt(h)
-    z, wz = _gauss_hermite(gh)
-    th = t[..., None] + math.sqrt(2.0) * sig[..., None] * z
-    logg = (X[..., None] * th - N[..., None] * np.logaddexp(0.0, th)
-            - 0.5 * (th - M[..., None]) ** 2 / T2[..., None])
-    peak = logg.max(axis=-1, keepdims=True)
-    s = np.sum(wz * np.exp(logg - peak + z**2), axis=-1)
-    return (peak[..., 0] + np.log(s) + np.log(math.sqrt(2.0) * sig)
-            - 0.5 * np.log(2.0 * math.pi * T2))
-
-
-def _mu_axis(x: Array, centre: float, scale: float) -> tuple[Array, Array]:
-    """mu at x in (-1, 1) and dmu/dx: ``mu = centre + scale * x / (1 - x^2)`` (heavy tails
-    become smooth ends)."""
-    d = 1.0 - x * x
-    return centre + scale * x / d, scale * (1.0 + x * x) / (d * d)
-
-
-def _mu_to_x(mu: Array, centre: float, scale: float) -> Array:
-    m = (np.asarray(mu, dtype=float) - centre) / scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(np.abs(m) < 1e-8, m, (np.sqrt(1.0 + 4.0 * m * m) - 1.0) / (2.0 * m))
-    return x
-
-
-def _clenshaw(coef: Array, x: Array) -> Array:
-    """Chebyshev series with one column of ``coef`` (L, B) per axis 1 of ``x`` (T, B, Z)."""
-    b1 = np.zeros(x.shape)
-    b2 = np.zeros(x.shape)
-    x2 = 2.0 * x
-    c = coef[:, None, :, None]
-    for k in range(coef.shape[0] - 1, 0, -1):
-        b1, b2 = c[k] + x2 * b1 - b2, b1
-    return c[0] + x * b1 - b2
-
-
-def _convolve(theta: Array, centre: float, scale: float, na: int, tau: Array, wb: Array,
-              G: Array, *, cdf: bool = False) -> Array:
-    """``sum_b wb[b] int G_b(x) N(theta | mu(x), tau_b^2) dx`` at every ``theta``.
-
-    ``G`` (A, B) holds a smooth function of ``x`` (a density in ``x``, the jacobian
-    included) at the Chebyshev points, one column per ``tau_b``, with ``mu(x)`` from
-    :func:`_mu_axis`. Where ``tau_b`` is wide against the spread of ``G[:, b]`` in ``mu``,
-    the integral is done by quadrature over the points; where it is narrow (the normal
-    kernel would fall between the points), as ``int g_b(theta - tau_b z) phi(z) dz`` by
-    Gauss-Hermite, with ``g_b`` the density in ``mu`` from the interpolating Chebyshev
-    series. With ``cdf``, the same for the distribution function.
-    """
-    from numpy.polynomial import chebyshev as ch
-
-    xa, wa, Ca = _fejer(na)
-    mu = _mu_axis(xa, centre, scale)[0]
-    mass = wa @ G
-    safe = np.where(mass > 0, mass, 1.0)
-    mean = (wa * mu) @ G / safe
-    sd = np.sqrt(np.maximum((wa * mu**2) @ G / safe - mean**2, 0.0))
-    spacing = scale * math.pi / na  # node spacing in mu near the centre
-    small = tau < np.maximum(0.5 * sd, 3.0 * spacing)
-    out = np.zeros(theta.shape)
-    big = ~small & (mass * wb > 1e-15 * np.max(mass * wb))
-    if big.any():
-        t = tau[big]
-        rows = G[:, big].max(axis=1) > 1e-15 * G[:, big].max()  # mu nodes that matter
-        z = (theta[:, None, None] - mu[rows][None, :, None]) / t[None, None, :]
-        if cdf:
-            from scipy.special import ndtr
-
-            kern = ndtr(z)
-        else:
-            kern = np.exp(-0.5 * z * z) / (t * math.sqrt(2.0 * math.pi))
-        out += np.einsum("tab,ab,a,b->t", kern, G[rows][:, big], wa[rows], wb[big])
-    if small.any():
-        coef = Ca @ G[:, small]
-        if cdf:
-            coef = np.asarray(ch.chebint(coef, lbnd=-1.0, axis=0), dtype=float)
-        sig = np.nonzero(np.abs(coef).max(axis=1) > 1e-15 * np.abs(coef).max())[0]
-        coef = coef[: sig[-1] + 1 if sig.size else 1]
-        z, wz = _gauss_hermite(20)
-        ts = tau[small][None, :, None] * math.sqrt(2.0) * z
-        for start in range(0, theta.size, 32):  # blocks of theta keep the arrays small
-            th = theta[start:start + 32]
-            xt = _mu_to_x(th[:, None, None] - ts, centre, scale)  # (T, Bs, Z)
-            vals = _clenshaw(coef, xt)
-            if not cdf:
-                vals = vals / _mu_axis(xt, centre, scale)[1]  # density in mu
-            out[start:start + 32] += (vals @ wz) @ wb[small] / math.sqrt(math.pi)
-    return out
-
-
-@dataclass
-class _BPass:
-    mu: Array
-    tau: Array
-    W: Array  # (A, B) normalised weights
-    logf: Array  # (A, B) log joint density at the nodes (unnormalised, jacobian included)
-    ll: Array  # (A, B, k) log marginal likelihood of each study
-    wb: Array
-    coef_mu: Array
-    coef_tau: Array
-    centre: float
-    scale: float
-    c: float
-    summary: Array
-
-
-def _solve_cdf(cdf, pdf, probs: Array, start: Array, step: float) -> Array:
-    """Roots of ``cdf(t) = probs`` (vectorised): the bracket is found by stepping out from
-    ``start``, then safeguarded Newton steps."""
-    lo = start.copy()
-    hi = start.copy()
-    for _ in range(60):
-        low_ok = cdf(lo) <= probs
-        if low_ok.all():
-            break
-        lo = np.where(low_ok, lo, lo - step)
-        step *= 1.6
-    step0 = step
-    for _ in range(60):
-        high_ok = cdf(hi) >= probs
-        if high_ok.all():
-            break
-        hi = np.where(high_ok, hi, hi + step0)
-        step0 *= 1.6
-    x = 0.5 * (lo + hi)
-    width = hi - lo
-    for _ in range(200):
-        F = cdf(x) - probs
-        f = pdf(x)
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step_n = F / f
-        new = x - step_n
-        bad = (~np.isfinite(new) | (new <= lo) | (new >= hi) | (np.abs(2 * step_n) > width))
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        width = np.where(bad, hi - lo, np.abs(step_n))
-        conv = np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))
-        x = new
-        if conv.all():
-            break
-    return x
-
-
-def _density_quantiles(fun, lo: float, hi: float, probs: Array, points: int
-                       ) -> tuple[Array, float]:
-    """Quantiles of the density ``fun`` (unnormalised, vectorised) on [lo, hi] by its
-    Chebyshev series; also the density at the ends relative to its maximum."""
-    xs, ws, C = _fejer(points)
-    th = lo + 0.5 * (xs + 1.0) * (hi - lo)
-    f = np.maximum(fun(th), 0.0)
-    q = _cheb_quantiles(C @ f, probs, xs, ws * f)
-    edge = max(f[0], f[-1]) / f.max()
-    return lo + 0.5 * (q + 1.0) * (hi - lo), float(edge)
-
-
-def _binomial_pass(x: Array, n: Array, prior: TauPrior, mu_prior: MuPrior, c: float,
-                   centre: float, scale: float, na: int, nb: int, probs: Array) -> _BPass:
-    xa, wa, Ca = _fejer(na)
-    xb, wb, Cb = _fejer(nb)
-    mu, dmu = _mu_axis(xa, centre, scale)
-    tau, jac = _tau_axis(0.5 * (xb + 1.0), c, prior)
-    lls = _log_marginal_binomial(x, n, mu, tau)
-    ll = lls.sum(axis=-1)
-    logf = ll + (prior.logpdf(tau) + np.log(jac))[None, :] + np.log(dmu)[:, None]
-    if not mu_prior.flat:
-        logf = logf - 0.5 * ((mu - mu_prior.mean) / mu_prior.sd)[:, None] ** 2
-    logf = logf - logf.max()
-    f = np.exp(logf)
-    W = wa[:, None] * wb[None, :] * f
-    W = W / W.sum()
-    f_mu = f @ wb  # marginal density of x (the mu axis) at its nodes, unnormalised
-    f_tau = wa @ f
-    coef_mu = Ca @ f_mu
-    coef_tau = Cb @ f_tau
-    mq = _mu_axis(_cheb_quantiles(coef_mu, probs, xa, wa * f_mu), centre, scale)[0]
-    tq = _tau_axis(0.5 * (_cheb_quantiles(coef_tau, probs, xb, wb * f_tau) + 1.0), c,
-                   prior)[0]
-    # predictive theta_new: the joint convolved with N(0, tau^2), inverted directly
-    total = float(wa @ f @ wb)
-    nq = _solve_cdf(lambda t: _convolve(t, centre, scale, na, tau, wb, f, cdf=True) / total,
-                    lambda t: _convolve(t, centre, scale, na, tau, wb, f) / total,
-                    probs, np.full(probs.shape, float(mq[0])), float(tq[2]) + scale)
-    return _BPass(mu, tau, W, logf, lls, wb, coef_mu, coef_tau, centre, scale, c,
-                  np.concatenate([mq, tq, nq]))
-
-
 def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
                  mu_prior: MuPrior = FLAT, level: float = 0.95,
                  tol: float = 1e-6) -> BayesFit:
@@ -972,109 +758,6 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
     from metaview.engine import _binomial
 
     return _binomial.fit(x, n, tau_prior, mu_prior, level, tol)
-    probs = _quantile_probs(level)
-    # pilot: the normal-normal model on the corrected logits gives the scale of mu and tau
-    y0 = np.log((x + 0.5) / (n - x + 0.5))
-    v0 = 1.0 / (x + 0.5) + 1.0 / (n - x + 0.5)
-    if k:
-        pilot = fit_normal(y0, v0, tau_prior=tau_prior, mu_prior=mu_prior, level=0.5,
-                           tol=1e-4)
-        c = pilot.tau.median
-        centre = pilot.mu.median
-        scale = max(pilot.mu.high - pilot.mu.low, 1e-3) / 1.349  # the quartiles: one sd
-    else:
-        c = tau_prior.median()
-        centre = mu_prior.mean
-        scale = mu_prior.sd
-    if not (c > 0 and math.isfinite(c)):
-        c = tau_prior.median()
-    na = nb = 48
-    prev = None
-    while True:
-        cur = _binomial_pass(x, n, tau_prior, mu_prior, c, centre, scale, na, nb, probs)
-        if prev is not None:
-            err = np.max(np.abs(cur.summary - prev.summary))
-            if err <= tol:
-                break
-            if na >= 384:
-                raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
-                                    f"(last change {err:.2g})")
-        prev = cur
-        na, nb = 2 * na, 2 * nb
-    s = cur.summary
-    wflat = cur.W.ravel()
-    mm = np.broadcast_to(cur.mu[:, None], cur.W.shape).ravel()
-    tt = np.broadcast_to(cur.tau[None, :], cur.W.shape).ravel()
-    mean = float(np.sum(wflat * mm))
-    sd = math.sqrt(max(float(np.sum(wflat * mm**2)) - mean**2, 0.0))
-    shrunk = tuple(_binomial_shrunk(x, n, mu_prior, cur, probs))
-    tg, td = _tau_curve_b(cur, tau_prior)
-    from numpy.polynomial import chebyshev as ch
-
-    mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
-    xg = _mu_to_x(mg, cur.centre, cur.scale)
-    md = _cheb_eval(cur.coef_mu, xg) / _mu_axis(xg, cur.centre, cur.scale)[1]
-    mass = _cheb_eval(np.asarray(ch.chebint(cur.coef_mu, lbnd=-1.0), dtype=float), np.ones(1))
-    md = np.maximum(md / float(mass[0]),
-                    0.0)
-    keep = wflat > 1e-16
-    return BayesFit(
-        k=k, level=level, likelihood="binomial", tau_prior=tau_prior, mu_prior=mu_prior,
-        mu=Interval(*s[0:3]), mu_mean=mean, mu_sd=sd, tau=Interval(*s[3:6]),
-        predictive=Interval(*s[6:9]), shrunk=shrunk, tau_grid=tg, tau_density=td,
-        mu_grid=mg, mu_density=md, nodes=int(cur.mu.size),
-        _w=wflat[keep] / wflat[keep].sum(), _m=mm[keep], _V=np.zeros(int(keep.sum())),
-        _tau=tt[keep],
-    )
-
-
-def _tau_curve_b(p: _BPass, prior: TauPrior, points: int = 201) -> tuple[Array, Array]:
-    from numpy.polynomial import chebyshev as ch
-
-    top = float(p.summary[5]) * 1.6
-    if prior.family == "uniform":
-        top = min(top, prior.scale)
-        u = np.linspace(0.0, top, points) / prior.scale
-        dudt = np.full(points, 1.0 / prior.scale)
-    else:
-        g = np.linspace(0.0, top, points)
-        u = g / (p.c + g)
-        dudt = p.c / (p.c + g) ** 2
-    grid = np.linspace(0.0, top, points)
-    total = ch.chebval(1.0, ch.chebint(p.coef_tau, lbnd=-1.0))
-    dens = ch.chebval(2.0 * u - 1.0, p.coef_tau) * 2.0 * dudt / total
-    return grid, np.maximum(dens, 0.0)
-
-
-def _binomial_shrunk(x: Array, n: Array, mu_prior: MuPrior, p: _BPass, probs: Array
-                     ) -> list[Interval]:
-    """Posterior of each theta_i: ``Bin(x_i | theta) * sum over (mu, tau) of
-    [joint / L_i(mu, tau)] N(theta | mu, tau^2)``, the bracket convolved as in
-    :func:`_convolve`. One study under a flat mu prior: its likelihood alone, i.e.
-    ``expit(theta) ~ Beta(x, n - x)``."""
-    from scipy.special import betaincinv, logit
-
-    k = x.size
-    if k == 1 and mu_prior.flat:
-        q = logit(betaincinv(x[0], n[0] - x[0], probs))
-        return [Interval(*q)]
-    out = []
-    na = p.mu.size
-    for i in range(k):
-        G = p.logf - p.ll[..., i]
-        G = np.exp(G - G.max())
-        y0 = math.log((x[i] + 0.5) / (n[i] - x[i] + 0.5))
-        s0 = math.sqrt(1.0 / (x[i] + 0.5) + 1.0 / (n[i] - x[i] + 0.5))
-        lo = min(p.summary[1] - 4.0 * p.scale, y0 - 8.0 * s0)
-        hi = max(p.summary[2] + 4.0 * p.scale, y0 + 8.0 * s0)
-
-        def dens(t: Array, i: int = i, G: Array = G) -> Array:
-            logb = x[i] * t - n[i] * np.logaddexp(0.0, t)
-            return np.exp(logb - logb.max()) * _convolve(t, p.centre, p.scale, na, p.tau, p.wb, G)
-
-        q, _ = _density_quantiles(dens, lo, hi, probs, 128)
-        out.append(Interval(*q))
-    return out
 
 
 # ------------------------------------------------------------------ batched normal-normal
