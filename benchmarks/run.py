@@ -182,6 +182,7 @@ def bench_pool(repeats: int, have_r: bool) -> None:
 
 
 def batched_fit_time(b: int, k: int, repeats: int) -> float:
+    from metaview.choices import CIMethod, Scale, Tau2Method
     from metaview.engine.rma import fit_rma
     from metaview.estimate.transforms import effect_sizes
 
@@ -189,12 +190,13 @@ def batched_fit_time(b: int, k: int, repeats: int) -> float:
     n = np.array([20, 35, 50, 80, 120, 60, 40, 90, 30, 150][:k])
     theta = -0.3 + np.sqrt(0.2) * rng.standard_normal((b, k))
     x = rng.binomial(n, 1.0 / (1.0 + np.exp(-theta)))
-    es = effect_sizes(x, n, "logit")
-    fit_rma(es.yi[:10], es.vi[:10], method="REML", test="hk-adhoc", tau2_ci=False)  # warm up
+    es = effect_sizes(x, n, Scale.LOGIT)
+    fit_rma(es.yi[:10], es.vi[:10], method=Tau2Method.REML, test=CIMethod.HK_ADHOC,
+            tau2_ci=False)  # warm up
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fit_rma(es.yi, es.vi, method="REML", test="hk-adhoc", tau2_ci=False)
+        fit_rma(es.yi, es.vi, method=Tau2Method.REML, test=CIMethod.HK_ADHOC, tau2_ci=False)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) / b
 
@@ -297,6 +299,7 @@ def write_copies(folder: Path, count: int, source: Path) -> None:
 
 
 def bench_big_k() -> None:
+    from metaview.choices import CIMethod, Scale, Tau2Method
     from metaview.engine.rma import fit_rma
     from metaview.estimate.transforms import effect_sizes
 
@@ -305,16 +308,16 @@ def bench_big_k() -> None:
     rng = np.random.default_rng(3)
     n = rng.integers(20, 400, size=k)
     x = rng.binomial(n, 1.0 / (1.0 + np.exp(-(-0.4 + 0.5 * rng.standard_normal(k)))))
-    es = effect_sizes(x, n, "logit")
-    fit_rma(es.yi[:100], es.vi[:100], method="REML", test="hk-adhoc")  # warm up
+    es = effect_sizes(x, n, Scale.LOGIT)
+    fit_rma(es.yi[:100], es.vi[:100], method=Tau2Method.REML, test=CIMethod.HK_ADHOC)  # warm up
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
-        fit_rma(es.yi, es.vi, method="REML", test="hk-adhoc")
+        fit_rma(es.yi, es.vi, method=Tau2Method.REML, test=CIMethod.HK_ADHOC)
         times.append(time.perf_counter() - t0)
     t = statistics.median(times)
     tracemalloc.start()
-    fit_rma(es.yi, es.vi, method="REML", test="hk-adhoc")
+    fit_rma(es.yi, es.vi, method=Tau2Method.REML, test=CIMethod.HK_ADHOC)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"  time {t:.3f} s (median of 3); peak memory of the fit {peak / 2**20:.1f} MiB "

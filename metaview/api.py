@@ -218,15 +218,16 @@ class Comparisons(Sequence[Comparison]):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per comparison, the columns of ``metaview compare --format csv``
-        (:data:`metaview.tidy.COMPARE_COLUMNS`); numbers are not rounded.
+        (:data:`metaview.tidy.COMPARE_COLUMNS`, and under the Bayesian model
+        :data:`metaview.tidy.BAYES_COMPARE_COLUMNS`); numbers are not rounded.
 
         Returns
         -------
         pandas.DataFrame
         """
-        from metaview.tidy import COMPARE_COLUMNS, comparison_record, frame
+        from metaview.tidy import compare_columns, comparison_record, frame
 
-        return frame([comparison_record(c) for c in self._items], COMPARE_COLUMNS)
+        return frame([comparison_record(c) for c in self._items], compare_columns(self._items))
 
     def to_csv(self) -> str:
         """The text of ``metaview compare --format csv``."""
@@ -276,7 +277,9 @@ def results_html(results: Sequence[PooledResult]) -> str:
         return "<p>no results</p>"
     first = results[0]
     bayes = first.model == "bayes"
-    level = f"{100 * first.level:g}%"
+    from metaview.display import level_percent
+
+    level = level_percent(first.level)
     heads = ["endpoint", "landmark", "group", "k",
              (f"{'posterior median' if bayes else 'estimate'} ({level} "
               f"{'credible interval' if bayes else 'CI'})"),
@@ -318,6 +321,14 @@ def _table(heads: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 # ------------------------------------------------------------------ options
+
+
+#: The analysis options :func:`pool`, :func:`compare` and :func:`report` take, by their
+#: command-line names (each verb spells them out in its signature, for help and completion;
+#: ``tests/test_api.py`` checks that the signatures agree with :func:`_options`).
+OPTION_NAMES = ("endpoint", "time", "model", "tau2", "ci", "scale", "study_ci", "level",
+                "group_by", "no_group", "exclude", "leave_one_out", "prefer_curves",
+                "tau_prior", "mu_prior", "likelihood")
 
 
 def _options(
@@ -499,11 +510,8 @@ def pool(
     """
     from metaview.engine.analysis import analyse
 
-    options = _options(endpoint=endpoint, time=time, model=model, tau2=tau2, ci=ci,
-                       scale=scale, study_ci=study_ci, level=level, group_by=group_by,
-                       no_group=no_group, exclude=exclude, leave_one_out=leave_one_out,
-                       prefer_curves=prefer_curves, tau_prior=tau_prior, mu_prior=mu_prior,
-                       likelihood=likelihood)
+    given = locals()
+    options = _options(**{name: given[name] for name in OPTION_NAMES})
     studies = _studies(studies_or_paths)
     return PoolResults(analyse(studies, options), studies=studies, options=options)
 
@@ -559,11 +567,8 @@ def compare(
     from metaview.engine.analysis import compare as run_compare
     from metaview.errors import UsageError
 
-    options = _options(endpoint=endpoint, time=time, model=model, tau2=tau2, ci=ci,
-                       scale=scale, study_ci=study_ci, level=level, group_by=group_by,
-                       no_group=no_group, exclude=exclude, leave_one_out=leave_one_out,
-                       prefer_curves=prefer_curves, tau_prior=tau_prior, mu_prior=mu_prior,
-                       likelihood=likelihood)
+    given = locals()
+    options = _options(**{name: given[name] for name in OPTION_NAMES})
     studies = _studies(studies_or_paths)
     index_id = index_study(studies, index)
     if index_id is None:
@@ -748,11 +753,8 @@ def report(
     from metaview.report import build_report, report_files
     from metaview.report.writer import write_files
 
-    options = _options(endpoint=endpoint, time=time, model=model, tau2=tau2, ci=ci,
-                       scale=scale, study_ci=study_ci, level=level, group_by=group_by,
-                       no_group=no_group, exclude=exclude, leave_one_out=leave_one_out,
-                       prefer_curves=prefer_curves, tau_prior=tau_prior, mu_prior=mu_prior,
-                       likelihood=likelihood)
+    given = locals()
+    options = _options(**{name: given[name] for name in OPTION_NAMES})
     studies = _studies(studies_or_paths)
     built = build_report(studies, options, index_id=index_study(studies, index),
                          timestamp=datetime.now(UTC) if timestamp else None)

@@ -108,3 +108,17 @@ def parse(enum: type[E], value: str | E, *, option: str | None = None) -> E:
     name = option or enum.__name__
     valid = ", ".join(m.value for m in enum)
     raise UsageError(f"{name}: '{value}' is not one of: {valid}")
+
+
+def require(enum: type[E], value: object, name: str) -> E:
+    """``value`` if it is a member of ``enum``, else a TypeError.
+
+    The engine takes options already parsed (by :func:`parse`, at the command line or in
+    :mod:`metaview.api`); this check keeps an unparsed string from being compared with
+    members one by one further down.
+    """
+    if isinstance(value, enum):
+        return value
+    first = next(iter(enum))
+    raise TypeError(f"{name} must be a {enum.__name__} (e.g. {enum.__name__}.{first.name}), "
+                    f"not {value!r}: parse option text with metaview.choices.parse")

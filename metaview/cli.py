@@ -100,8 +100,8 @@ def _level(text: str) -> float:
 
     if not finite_quantiles(value):
         raise argparse.ArgumentTypeError(
-            f"'{text}' is so close to 1 that its normal quantile is infinite; use at most "
-            "0.9999999")
+            f"'{text}' is so close to 1 that its normal quantile is infinite; choose a level "
+            "further from 1, e.g. 0.999")
     return value
 
 

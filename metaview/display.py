@@ -15,6 +15,15 @@ from typing import Any
 PooledResult = Any
 
 
+def level_percent(level: float) -> str:
+    """A confidence level as a percentage: ``95%``, ``99.9%``, ``99.999999999999%`` (never
+    rounded to ``100%``)."""
+    from decimal import Decimal
+
+    value = (Decimal(repr(float(level))) * 100).normalize()  # the digits the user wrote
+    return f"{value:f}%" if value.adjusted() > -7 else f"{100 * level:g}%"
+
+
 def percent(p: float | None, digits: int = 0) -> str:
     """``0.593`` -> ``59%`` (``digits`` decimals); None -> ``NR``."""
     if p is None or not math.isfinite(p):
@@ -81,16 +90,14 @@ def method_line(r: PooledResult) -> str:
     if r.model == "bayes":
         return (f"Bayesian random effects ({r.likelihood} likelihood), {r.scale} scale, "
                 f"prior tau ~ {r.tau_prior}, mu ~ {r.mu_prior}, posterior medians with "
-                f"{100 * r.level:g}% central credible intervals")
-    model = {"random": "random effects", "common": "common effect",
-             "glmm": "binomial-normal GLMM (ML)"}.get(r.model, r.model)
-    ci = {"z": "normal (z) CI", "hk": "Hartung-Knapp CI", "hk-adhoc": "Hartung-Knapp CI (ad hoc)",
-          "t": "t CI"}.get(r.ci_method, r.ci_method)
+                f"{level_percent(r.level)} central credible intervals")
+    model = MODEL_NAMES.get(r.model, r.model)
+    ci = f"{CI_METHOD_NAMES[r.ci_method]} CI" if r.ci_method in CI_METHOD_NAMES else r.ci_method
     parts = [model, f"{r.scale} scale"]
     if r.model == "random" and r.tau2_method:
         parts.append(f"\u03c4\u00b2 by {r.tau2_method}")
     parts.append(ci)
-    parts.append(f"{100 * r.level:g}% level")
+    parts.append(f"{level_percent(r.level)} level")
     return ", ".join(parts)
 
 
@@ -109,6 +116,11 @@ def summary_text(r: PooledResult) -> str:
 
 # --------------------------------------------------------------------------- forest plot text
 
+# --------------------------------------------------------------------------- display names
+# The one table of each kind of name; the command-line output, the forest plot and the
+# report all take their words from here.
+
+#: endpoint tokens of the study files (an unknown token is shown as it is)
 ENDPOINT_NAMES = {
     "OS": "Overall survival",
     "PFS": "Progression-free survival",
@@ -119,7 +131,40 @@ ENDPOINT_NAMES = {
     "RELAPSE": "Relapse",
     "ORR": "Overall response",
     "CR": "Complete response",
-    "ALLO_HSCT": "Allo-HSCT",
+    "ALLO_HSCT": "Allogeneic transplantation",
+}
+
+#: ``--model`` values as a noun phrase ("a common effect")
+MODEL_NAMES = {
+    "random": "random effects",
+    "common": "common effect",
+    "glmm": "binomial-normal GLMM (ML)",
+    "bayes": "Bayesian random effects",
+}
+
+#: ``--model`` values as the adjective before "model" ("the random-effects model")
+MODEL_ADJECTIVES = {
+    "random": "random-effects",
+    "common": "common-effect",
+    "glmm": "GLMM",
+    "bayes": "Bayesian random-effects",
+}
+
+#: ``--ci`` values: the pooled interval's method, before "CI" or "interval"
+CI_METHOD_NAMES = {
+    "z": "normal (z)",
+    "hk": "Hartung-Knapp",
+    "hk-adhoc": "Hartung-Knapp (ad hoc floor)",
+    "t": "t",
+}
+
+#: ``--study-ci`` values: each study's own interval from counts
+STUDY_CI_NAMES = {
+    "wilson": "Wilson score",
+    "clopper-pearson": "Clopper-Pearson (exact)",
+    "agresti-coull": "Agresti-Coull",
+    "jeffreys": "Jeffreys",
+    "wald": "Wald",
 }
 
 

@@ -325,6 +325,7 @@ class PooledResult:
                 out["leave_one_out"] = None if value is None else [x.to_dict() for x in value]
             elif f.name == "warnings":
                 out["warnings"] = list(value)
+                out["warning_codes"] = _codes(value)
             elif f.name == "subgroup_test":
                 if value is not None:
                     out["subgroup_test"] = value.to_dict()
@@ -381,15 +382,26 @@ class Comparison:
     scale: str
     level: float
     difference: float  # index minus pooled, on the pooling scale
-    diff_ci_low: float
-    diff_ci_high: float
-    z: float
-    pvalue: float
+    # the z test of the difference; None when the pooled standard error is not finite (the
+    # Bayesian model with a heavy-tailed tau prior and few studies)
+    diff_ci_low: float | None
+    diff_ci_high: float | None
+    z: float | None
+    pvalue: float | None
     inside_pi: bool | None  # None when the pooled result has no prediction interval
     warnings: tuple[str, ...] = ()
     # --model bayes: P(theta_index > mu | data) and P(theta_index > theta_new | data)
     prob_index_above_mean: float | None = None
     prob_index_above_new: float | None = None
+
+    def tested(self) -> tuple[float, float, float, float]:
+        """``(diff_ci_low, diff_ci_high, z, pvalue)``; a comparison under the default models
+        always has them (only the Bayesian model can leave them out)."""
+        lo, hi, z, p = self.diff_ci_low, self.diff_ci_high, self.z, self.pvalue
+        if lo is None or hi is None or z is None or p is None:
+            raise ValueError(f"{self.endpoint}: this comparison has no z test "
+                             f"({self.pooled.model} model)")
+        return lo, hi, z, p
 
     def to_dict(self) -> dict[str, Any]:
         extra = {} if self.prob_index_above_mean is None else {
@@ -410,9 +422,15 @@ class Comparison:
                 "pvalue": self.pvalue,
                 "inside_pi": self.inside_pi,
                 "warnings": list(self.warnings),
+                "warning_codes": _codes(self.warnings),
                 **extra,
             }
         )
+
+
+def _codes(warnings: tuple[str, ...]) -> list[str | None]:
+    """The code of each warning (:class:`metaview.notices.NoticeCode` value), or None."""
+    return [getattr(getattr(w, "code", None), "value", None) for w in warnings]
 
 
 def _clean(value: Any) -> Any:

@@ -32,6 +32,8 @@ COMPARE_COLUMNS = ("endpoint", "time_months", "group", "index", "index_estimate"
                    "index_ci_low", "index_ci_high", "k_others", "pooled_estimate",
                    "pooled_ci_low", "pooled_ci_high", "pi_low", "pi_high", "scale",
                    "difference", "diff_ci_low", "diff_ci_high", "z", "pvalue", "inside_pi")
+#: Added after :data:`COMPARE_COLUMNS` under ``--model bayes``.
+BAYES_COMPARE_COLUMNS = ("prob_index_above_mean", "prob_index_above_new")
 
 #: Columns holding whole numbers (nullable integers in a data frame).
 INT_COLUMNS = ("count", "total", "k", "q_df", "q_between_df", "index_count", "index_total",
@@ -106,7 +108,16 @@ def comparison_record(c: Comparison) -> dict[str, Any]:
         "scale": c.scale, "difference": c.difference, "diff_ci_low": c.diff_ci_low,
         "diff_ci_high": c.diff_ci_high, "z": c.z, "pvalue": c.pvalue,
         "inside_pi": c.inside_pi,
+        "prob_index_above_mean": c.prob_index_above_mean,
+        "prob_index_above_new": c.prob_index_above_new,
     })
+
+
+def compare_columns(comparisons: Sequence[Comparison]) -> tuple[str, ...]:
+    """:data:`COMPARE_COLUMNS`, with the posterior probabilities when the model is Bayesian."""
+    if any(c.prob_index_above_mean is not None for c in comparisons):
+        return COMPARE_COLUMNS + BAYES_COMPARE_COLUMNS
+    return COMPARE_COLUMNS
 
 
 def csv_cell(value: Any) -> str:
@@ -138,7 +149,7 @@ def pool_csv(results: Sequence[PooledResult]) -> str:
 
 def compare_csv(comparisons: Sequence[Comparison]) -> str:
     """The text of ``metaview compare --format csv``."""
-    return to_csv((comparison_record(c) for c in comparisons), COMPARE_COLUMNS)
+    return to_csv((comparison_record(c) for c in comparisons), compare_columns(comparisons))
 
 
 def frame(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:

@@ -179,6 +179,7 @@ def test_repr_html(results) -> None:
 # ------------------------------------------------------------------ forest
 
 
+@pytest.mark.slow
 def test_forest_of_one_result_and_of_many(results, tmp_path) -> None:
     from matplotlib.figure import Figure
 
@@ -202,6 +203,7 @@ def _texts(fig) -> list[str]:
     return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
 
 
+@pytest.mark.slow
 def test_forest_of_pool_results_is_the_plot_of_metaview_forest() -> None:
     """With an index study, the comparison is drawn as ``metaview forest`` draws it."""
     from metaview.render.forest import forest_plot
@@ -220,6 +222,7 @@ def test_forest_of_pool_results_is_the_plot_of_metaview_forest() -> None:
     assert not any("Index vs literature" in t for t in _texts(bare))
 
 
+@pytest.mark.slow
 def test_forest_into_a_figure_or_an_axes(results) -> None:
     from matplotlib.figure import Figure
 
@@ -265,6 +268,7 @@ def test_report_stays_callable_beside_its_subpackage() -> None:
     assert metaview.report is sys.modules["metaview.report"]
 
 
+@pytest.mark.slow
 def test_report_into_a_folder(tmp_path, capsys) -> None:
     written = metaview.report(STUDIES, tmp_path / "api", endpoint="OS")
     names = {p.name for p in written}
@@ -476,3 +480,21 @@ def test_studies_and_paths_are_not_mixed() -> None:
         metaview.pool([studies[0], STUDIES])
     with pytest.raises(ValueError, match="no studies given"):
         metaview.pool([])
+
+
+def test_the_verbs_take_the_same_options_as_the_command_line():
+    """pool, compare and report spell the options out; the lists and defaults agree."""
+    import inspect
+
+    from metaview import api
+    from metaview.api import OPTION_NAMES, _options
+
+    names = list(inspect.signature(_options).parameters)
+    assert names == list(OPTION_NAMES)
+    want = {n: inspect.signature(metaview.pool).parameters[n].default for n in OPTION_NAMES}
+    defaults = AnalysisOptions()
+    assert want["model"] == defaults.model.value and want["scale"] == defaults.scale.value
+    for verb in (api.pool, api.compare, api.report):
+        params = inspect.signature(verb).parameters
+        assert {n: params[n].default for n in OPTION_NAMES} == want, verb.__name__
+        assert all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in OPTION_NAMES)

@@ -254,6 +254,7 @@ def test_a_new_folder_under_a_read_only_parent_is_a_clear_error(
 # --------------------------------------------------------------------------- hashing
 
 
+@pytest.mark.slow
 def test_the_report_hashes_the_bytes_the_loader_read(tmp_path: Path) -> None:
     from metaview.engine.analysis import AnalysisOptions
     from metaview.report import build_report
@@ -268,6 +269,7 @@ def test_the_report_hashes_the_bytes_the_loader_read(tmp_path: Path) -> None:
         Path(s.path).name: s.file_sha256 for s in studies}
 
 
+@pytest.mark.slow
 def test_a_study_file_edited_after_loading_is_not_hashed(tmp_path: Path) -> None:
     from metaview.engine.analysis import AnalysisOptions
     from metaview.report import build_report
@@ -366,6 +368,7 @@ def test_chunked_draws_are_the_unchunked_draws(chunk: int) -> None:
 
 
 @pytest.mark.parametrize("scale", ["logit", "raw", "pft"])
+@pytest.mark.slow
 def test_coverage_does_not_depend_on_the_chunk(scale: str) -> None:
     from metaview.engine.simulate import coverage_study
 

@@ -130,6 +130,7 @@ def test_pool_csv_keeps_negative_numbers_as_numbers(folder):
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+@pytest.mark.slow
 def test_forest_formats(folder, suffix):
     target = folder.parent / f"forest{suffix}"
     code, out, err = run("forest", folder, "-o", target, "--force")

@@ -67,3 +67,55 @@ def test_raw_scale_warning_is_coded_in_results(studies):
 
 def test_missing_codes():
     assert MISSING == {NoticeCode.NOT_REPORTED, NoticeCode.OTHER_LANDMARK}
+
+
+@pytest.mark.parametrize("opts", [
+    {}, {"scale": "raw"}, pytest.param({"model": "glmm"}, marks=pytest.mark.slow),
+    {"model": "common"}, {"group_by": None},
+    {"model": "bayes"}, {"model": "bayes", "tau_prior": "half-cauchy:0.5"},
+    {"time_months": 24}, {"leave_one_out": True}, {"prefer_curves": True},
+], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
+def test_every_engine_warning_has_a_code(studies, opts):
+    results = analyse(studies, AnalysisOptions.create(**opts))
+    warnings = [w for r in results for w in r.warnings]
+    assert warnings
+    plain = [w for w in warnings if code_of(w) is None]
+    assert not plain, plain
+
+
+def test_listing_notices_name_their_studies():
+    for make, lead in [
+        (lambda ids: notices.approximate_se(ids, landmark=True),
+         "standard error approximated from the estimate and the number of patients (binomial, "
+         "ignoring censoring: too narrow when follow-up is short) for"),
+        (lambda ids: notices.continuity_correction("logit", ids),
+         "continuity correction (1/2 added to events and non-events) applied on the logit "
+         "scale for"),
+        (notices.derived, "derived, not stated by the source (see each study's 'derived')"),
+        (notices.bayes_pseudo_counts, None), (notices.glmm_pseudo_counts, None),
+        (notices.reconstructed, None),
+    ]:
+        w = make(["a-1", "b"])
+        assert w.code in notices.LISTING
+        assert w.study_ids == ("a-1", "b")
+        assert w == f"{w.detail}: a-1, b"
+        if lead is not None:
+            assert w.detail == lead
+
+
+def test_compare_bayes_keeps_a_comparison_whose_posterior_sd_is_infinite(studies):
+    from metaview.engine.analysis import compare
+
+    found = compare(studies, "cong2024", AnalysisOptions.create(
+        model="bayes", tau_prior="half-cauchy:0.5"))
+    by = {(c.endpoint, c.time_months): c for c in found}
+    # k = 2 and k = 1 on the literature side: E[tau^2 | data] is infinite under a half-Cauchy
+    for key in [("OS", 12.0), ("PFS", 12.0)]:
+        c = by[key]
+        assert c.pooled.se is None
+        assert c.z is None and c.pvalue is None and c.diff_ci_low is None
+        assert 0.0 < c.prob_index_above_mean < 1.0
+        assert any(code_of(w) is NoticeCode.INFINITE_POSTERIOR_SD for w in c.warnings)
+        assert c.to_dict()["z"] is None
+        with pytest.raises(ValueError, match="no z test"):
+            c.tested()

@@ -12,6 +12,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from metaview.choices import CIMethod, Scale, Tau2Method
 from metaview.engine.rma import fit_rma
 from metaview.estimate.transforms import effect_sizes
 
@@ -24,7 +25,7 @@ def big() -> tuple[np.ndarray, np.ndarray]:
     n = rng.integers(200, 2000, size=K)
     theta_i = -0.4 + 0.5 * rng.standard_normal(K)
     x = rng.binomial(n, 1.0 / (1.0 + np.exp(-theta_i)))
-    es = effect_sizes(x, n, "logit")
+    es = effect_sizes(x, n, Scale.LOGIT)
     return es.yi, es.vi
 
 
@@ -33,7 +34,8 @@ def test_fit_with_k_100000(big: tuple[np.ndarray, np.ndarray], method: str | Non
     y, v = big
     tracemalloc.start()
     try:
-        fit = fit_rma(y, v, method=method, test="hk-adhoc", tau2_ci=method == "REML")
+        fit = fit_rma(y, v, method=None if method is None else Tau2Method(method),
+                      test=CIMethod.HK_ADHOC, tau2_ci=method == "REML")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

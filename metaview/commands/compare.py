@@ -8,6 +8,7 @@ import sys
 from metaview import __version__
 from metaview.choices import OutputFormat, parse
 from metaview.commands._common import add_format, index_study, load, options_from_args, write_json
+from metaview.display import level_percent
 from metaview.errors import UsageError
 from metaview.model import Comparison
 from metaview.render import format as fmt
@@ -47,7 +48,7 @@ def describe_bayes(c: Comparison) -> str:
     """--model bayes: posterior probabilities and credible intervals in plain words."""
     p = c.pooled
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
-    level = f"{100 * c.level:g}%"
+    level = level_percent(c.level)
     others = ", ".join(s.label for s in p.studies)
     index = fmt.percent_ci(c.index.estimate, c.index.ci_low, c.index.ci_high)
     pooled = fmt.percent_ci(p.estimate, p.ci_low, p.ci_high)
@@ -73,8 +74,9 @@ def describe(c: Comparison) -> str:
     if c.pooled.model == "bayes":
         return describe_bayes(c)
     p = c.pooled
+    diff_ci_low, diff_ci_high, z, pvalue = c.tested()
     when = "" if c.time_months is None else f" at {c.time_months:g} months"
-    level = f"{100 * c.level:g}%"
+    level = level_percent(c.level)
     others = ", ".join(s.label for s in p.studies)
     lines = [f"{c.endpoint}{when}: {c.index.label} against {p.k} other "
              f"{'study' if p.k == 1 else 'studies'} of '{p.group}' ({others})"]
@@ -86,18 +88,18 @@ def describe(c: Comparison) -> str:
         lines.append(f"  prediction interval of the others: {fmt.percent(p.pi_low)} to "
                      f"{fmt.percent(p.pi_high)}; {c.index.label} lies {inside} it")
     lines.append(f"  difference on the {c.scale} scale: {c.difference:+.3f} "
-                 f"({level} CI {c.diff_ci_low:+.3f} to {c.diff_ci_high:+.3f}), "
-                 f"z = {c.z:.2f}, {fmt.pvalue(c.pvalue)}")
+                 f"({level} CI {diff_ci_low:+.3f} to {diff_ci_high:+.3f}), "
+                 f"z = {z:.2f}, {fmt.pvalue(pvalue)}")
     if c.scale == "logit":
         import math
 
         lines.append(f"  as an odds ratio: {math.exp(c.difference):.2f} "
-                     f"({math.exp(c.diff_ci_low):.2f} to {math.exp(c.diff_ci_high):.2f})")
+                     f"({math.exp(diff_ci_low):.2f} to {math.exp(diff_ci_high):.2f})")
     alpha = 1.0 - c.level  # the test at the level of the intervals shown
-    verdict = ("no evidence of a difference" if c.pvalue >= alpha else
+    verdict = ("no evidence of a difference" if pvalue >= alpha else
                "evidence of a difference")
     lines.append(f"  In words: {verdict} between {c.index.label} and the pooled literature "
-                 f"at the {alpha:.2g} level ({fmt.pvalue(c.pvalue)}); with {p.k} other "
+                 f"at the {alpha:.2g} level ({fmt.pvalue(pvalue)}); with {p.k} other "
                  f"{'study' if p.k == 1 else 'studies'} this comparison has little power.")
     for w in c.warnings:
         lines.append(f"  Note: {w}")

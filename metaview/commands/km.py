@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metaview.atomic import raw_atomic_write
+from metaview.display import level_percent
 from metaview.errors import AnalysisError, OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,7 +134,7 @@ def table_text(results: list[CurveResult]) -> str:
         origin = f", from {c.time_origin}" if c.time_origin else ""
         out.write(f"{r.label} ({r.study_id}) {c.endpoint}{origin}: {c.source}\n")
         events = f"{s.events}" + (f" (paper: {c.events})" if c.events is not None else "")
-        level = f"{100 * s.level:g}%"
+        level = level_percent(s.level)
         out.write(f"  n {s.n}, events {events}, median {_num(s.median)} {c.time_unit} "
                   f"({level} CI {_num(s.median_ci_low)} to {_num(s.median_ci_high)})\n")
         out.write(f"  {'landmark':<10}{'estimate':>9}  {level + ' CI (log-log)':<20}"

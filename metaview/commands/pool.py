@@ -19,9 +19,10 @@ from metaview.commands._common import (
     options_from_args,
     write_json,
 )
+from metaview.display import level_percent
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
-from metaview.notices import MISSING
+from metaview.notices import LISTING, MISSING, Notice, NoticeCode, code_of
 from metaview.render import format as fmt
 from metaview.tidy import POOL_COLUMNS, pool_csv
 
@@ -222,7 +223,7 @@ def _wording(r: PooledResult) -> _Wording:
 
 
 def _headline(results: Sequence[PooledResult]) -> list[str]:
-    level = f"{100 * results[0].level:g}%"
+    level = level_percent(results[0].level)
     words = _wording(results[0])
     heads = [words.estimate_head.format(level=level), words.interval_head]
     rows = [["endpoint", "group", "k", *heads, "I²", "τ²"]]
@@ -248,7 +249,7 @@ def _headline(results: Sequence[PooledResult]) -> list[str]:
 
 
 #: engine notes the headline table already says in its own words
-_SAID_BY_THE_TABLE = ("only one study (", "no study in this group reports ")
+_SAID_BY_THE_TABLE = frozenset({NoticeCode.SINGLE_STUDY, NoticeCode.NO_STUDY})
 
 
 def with_labels(text: str, names: Mapping[str, str]) -> str:
@@ -270,9 +271,6 @@ def _rows_text(rows: Sequence[PooledResult]) -> str:
                      for t, e in by_time.items())
 
 
-_LISTING_RE = re.compile(r"^(.*): ([\w-]+(?:, [\w-]+)*)$")
-
-
 def _notes(results: Sequence[PooledResult], names: Mapping[str, str], width: int,
            warnings: bool = True) -> list[str]:
     """One line per analysis with few studies and a wide interval, pointing to the
@@ -292,13 +290,12 @@ def _notes(results: Sequence[PooledResult], names: Mapping[str, str], width: int
             out.append(f"  {_short(r)}: between groups Q = {t.q_between:.2f}, df = {t.df}, "
                        f"{fmt.pvalue(t.pvalue)}")
         for w in r.warnings if warnings else ():
-            if w.startswith(_SAID_BY_THE_TABLE):
+            if code_of(w) in _SAID_BY_THE_TABLE:
                 continue
-            match = _LISTING_RE.match(w)
-            ids = match.group(2).split(", ") if match else []
-            if match and ids and all(i in names for i in ids):
-                for i in ids:
-                    listed.setdefault(match.group(1), {}).setdefault(i, []).append(r)
+            if (isinstance(w, Notice) and w.code in LISTING and w.study_ids
+                    and all(i in names for i in w.study_ids)):
+                for i in w.study_ids:
+                    listed.setdefault(w.detail, {}).setdefault(i, []).append(r)
             else:
                 plain.setdefault(w, []).append(r)
     texts = [f"{_rows_text(rows)}: {with_labels(text, names)}" for text, rows in plain.items()]

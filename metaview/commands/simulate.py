@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from metaview.display import level_percent
 from metaview.errors import AnalysisError, UsageError
 
 
@@ -146,7 +147,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
          f"{fmt.percent(doc['true_estimate'], 1)}, theta = {doc['true_theta']:.4f} on the "
          f"{doc['scale']} scale, τ² = {doc['true_tau2']:.4g}"),
         (f"Replicates: {doc['replicates']} (seed {doc['seed']}); refits: {doc['scale']} scale, "
-         f"{tau2_text}, {doc['level'] * 100:g}% intervals"),
+         f"{tau2_text}, {level_percent(doc['level'])} intervals"),
         "",
     ]
     rows = [["method", "coverage", "MC SE", "mean width", "replicates"]]
@@ -162,7 +163,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     lines += ["", ("Coverage: share of replicates whose interval contains the true value "
-                   f"(nominal {doc['level'] * 100:g}%); width on the proportion scale.")]
+                   f"(nominal {level_percent(doc['level'])}); width on the proportion scale.")]
     for note in doc["notes"]:
         lines.append(f"Note: {note}")
     return "\n".join(lines) + "\n"

@@ -200,7 +200,7 @@ def _checked_options(o: AnalysisOptions) -> dict[str, object]:
 
     if not finite_quantiles(level):
         raise UsageError(f"--level {level!r} is so close to 1 that its normal quantile is "
-                          "infinite; use at most 0.9999999")
+                          "infinite; choose a level further from 1, e.g. 0.999")
     time_months = o.time_months
     if time_months is not None:
         if isinstance(time_months, bool) or not isinstance(time_months,
@@ -349,14 +349,10 @@ def _from_curve(s: Study, endpoint: str, time: float, options: AnalysisOptions,
     for curve in s.curves_for(endpoint):
         found = landmark_outcome(curve, time, options.level)
         if isinstance(found, str):
-            plan.warnings.append(f"{s.id}: {found}")
+            plan.warnings.append(notices.curve_not_usable(s.id, found))
             continue
         return [found]
     return []
-
-
-def _time_text(t: float | None) -> str:
-    return "" if t is None else f" at {t:g} months"
 
 
 def _group_table(studies: Sequence[Study], group_by: str | None) -> dict[int, str | None]:
@@ -388,9 +384,8 @@ def _plan(studies: Sequence[Study], endpoint: str, time: float | None,
                 plan.excluded.append((s, notices.other_landmark(s.id, endpoint, time, what)))
             continue
         if len(matches) > 1:
-            plan.warnings.append(
-                f"{s.id}: {len(matches)} entries for {endpoint}{_time_text(time)}; "
-                f"the first (line {matches[0].line}) is used")
+            plan.warnings.append(notices.duplicate_entries(s.id, endpoint, time, len(matches),
+                                                           matches[0].line))
         candidates.append((s, matches[0]))
     effects = outcome_effects([o for _, o in candidates], scale=options.scale,
                               study_ci=options.study_ci, level=options.level)
@@ -467,8 +462,7 @@ def _analyse_one(studies: Sequence[Study], endpoint: str, time: float | None,
     warn = list(overall.warnings)
     arms = sorted({r.study.arm for r in plan.rows})
     if len(arms) > 1:
-        warn.append("this result pools different arms (" + "; ".join(arms) + ")"
-                    + (": read the per-arm results" if options.group_by == "arm" else ""))
+        warn.append(notices.mixed_arms(arms, per_arm_shown=options.group_by == "arm"))
     overall = replace(overall, warnings=tuple(warn),
                       subgroup_test=_subgroup_test(group_results) if group_results else None)
     return group_results + [overall]
@@ -500,16 +494,14 @@ def _fit_block(plan: _Plan, group: str | None, members: list[int],
                  i2_ci_low=None, i2_ci_high=None, h2=None, h2_ci_low=None, h2_ci_high=None,
                  q=None, q_df=None, q_pvalue=None)
     if not rows:
-        warnings.append(f"no study in this group reports {plan.endpoint}"
-                        f"{_time_text(plan.time)}")
+        warnings.append(notices.no_study(plan.endpoint, plan.time))
         return PooledResult(**base, **empty, studies=(), warnings=tuple(warnings))  # type: ignore[arg-type]
     if options.model is Model.BAYES:
         return _fit_bayes(rows, base, warnings, options)
     if len(rows) == 1:
         r = rows[0]
         only = _study_estimate(r, weight=100.0)
-        warnings.append(f"only one study ({r.study.id}) reports {plan.endpoint}"
-                        f"{_time_text(plan.time)}: its own estimate is shown, nothing is pooled")
+        warnings.append(notices.single_study(r.study.id, plan.endpoint, plan.time))
         one = dict(empty, estimate=only.estimate, ci_low=only.ci_low, ci_high=only.ci_high,
                    theta=r.effect.yi, se=math.sqrt(r.effect.vi))
         return PooledResult(**base, **one, studies=(only,), warnings=tuple(warnings))  # type: ignore[arg-type]
@@ -585,9 +577,7 @@ def _bayes_fit(rows: list[_Row], options: AnalysisOptions, warnings: list[str] |
         x, n, approx = pseudo_counts([(r.effect.count, r.effect.total, r.effect.estimate,
                                        r.effect.vi, r.effect.n) for r in rows])
         if approx and warnings is not None:
-            warnings.append("binomial likelihood with pseudo-counts (estimate x total, or the "
-                            "effective sample size of the reported interval; approximate) for: "
-                            + ", ".join(rows[i].study.id for i in approx))
+            warnings.append(notices.bayes_pseudo_counts(rows[i].study.id for i in approx))
         return bayes.fit_binomial(x, n, tau_prior=options.tau_prior,  # type: ignore[arg-type]
                                   mu_prior=options.mu_prior, level=options.level)  # type: ignore[arg-type]
     y = np.array([r.effect.yi for r in rows])
@@ -619,11 +609,9 @@ def _fit_bayes(rows: list[_Row], base: dict, warnings: list[str],
         classical = fit_rma(y, v, method=None, test=CIMethod.Z, level=options.level)
         q, q_df, q_p = _f(classical.q[0]), int(classical.q_df[0]), _f(classical.q_pvalue[0])
     if fit.mu_sd is None:
-        warnings.append("the posterior standard deviation of mu is infinite under this "
-                        f"tau prior with k = {len(rows)}; se is null")
+        warnings.append(notices.infinite_posterior_sd(len(rows)))
     if len(rows) == 1:
-        warnings.append(f"only one study ({rows[0].study.id}): the posterior rests on the "
-                        "tau prior")
+        warnings.append(notices.tau_from_prior(rows[0].study.id))
     loo = None
     if options.leave_one_out and len(rows) >= 2:
         loo = []
@@ -669,15 +657,12 @@ def _fit(rows: list[_Row], y: np.ndarray, v: np.ndarray, options: AnalysisOption
             warnings.append(notices.glmm_needs_counts(no_counts))
         if x is not None:
             if approx:
-                warnings.append("the GLMM used pseudo-counts (estimate x total, or the "
-                                "effective sample size of the reported interval; approximate) "
-                                "for: " + ", ".join(rows[i].study.id for i in approx))
+                warnings.append(notices.glmm_pseudo_counts(rows[i].study.id for i in approx))
             try:
                 fit = fit_glmm(x, n, test=options.ci_method, level=options.level)
                 return fit, "glmm"
             except GlmmConvergenceError as exc:
-                warnings.append(f"the GLMM could not be fitted ({exc}): fell back to the "
-                                "inverse-variance random-effects model (REML, hk-adhoc)")
+                warnings.append(notices.glmm_failed(str(exc)))
         fit = fit_rma(y, v, method=Tau2Method.REML, test=CIMethod.HK_ADHOC, level=options.level)
         return fit, "random"
     method = None if options.model is Model.COMMON else options.tau2_method
@@ -698,13 +683,11 @@ def _glmm_counts(rows: list[_Row], warnings: list[str]) -> list[tuple[int, int] 
             counts = effective_counts(r.outcome)
             out.append(counts)
             if counts is not None:
-                effective.append(f"{r.study.id} ({counts[0]}/{counts[1]})")
+                effective.append((r.study.id, f"{counts[0]}/{counts[1]}"))
         else:
             out.append(None)
     if effective:
-        warnings.append("the GLMM uses effective counts of the reconstructed curve (binomial "
-                        "counts with its estimate and Greenwood variance; approximate) for: "
-                        + ", ".join(effective))
+        warnings.append(notices.effective_counts(effective))
     return out
 
 
@@ -785,33 +768,25 @@ def _data_warnings(rows: list[_Row], options: AnalysisOptions) -> list[str]:
     out: list[str] = []
     corrected = [r.study.id for r in rows if r.effect.corrected]
     if corrected:
-        out.append("continuity correction (1/2 added to events and non-events) applied on the "
-                   f"{options.scale.value} scale for: " + ", ".join(corrected))
+        out.append(notices.continuity_correction(options.scale.value, corrected))
     approx = [r.study.id for r in rows if r.effect.approximate]
     if approx:
         # censoring only concerns a landmark of a time-to-event endpoint
         landmark = any(r.outcome.time_months is not None for r in rows if r.effect.approximate)
-        why = ("(binomial, ignoring censoring: too narrow when follow-up is short)" if landmark
-               else "(binomial)")
-        out.append("standard error approximated from the estimate and the number of patients "
-                   f"{why} for: " + ", ".join(approx))
+        out.append(notices.approximate_se(approx, landmark))
     for r in rows:
         for note in r.effect.notes:
-            out.append(f"{r.study.id}: {note}")
+            out.append(notices.study_note(r.study.id, note))
     origins = sorted({r.outcome.time_origin for r in rows if r.outcome.time_origin})
     if len(origins) > 1:
-        detail = "; ".join(
-            f"{o}: " + ", ".join(r.study.id for r in rows if r.outcome.time_origin == o)
-            for o in origins)
-        out.append(f"time origins differ ({detail})")
+        out.append(notices.literature_time_origins(
+            (o, [r.study.id for r in rows if r.outcome.time_origin == o]) for o in origins))
     reconstructed = [r.study.id for r in rows if r.outcome.reconstructed]
     if reconstructed:
-        out.append("read from the reconstructed curve (Guyot 2012; Greenwood standard error) "
-                   "for: " + ", ".join(reconstructed))
+        out.append(notices.reconstructed(reconstructed))
     derived = [r.study.id for r in rows if r.outcome.derived]
     if derived:
-        out.append("derived, not stated by the source (see each study's 'derived'): "
-                   + ", ".join(derived))
+        out.append(notices.derived(derived))
     return out
 
 
@@ -889,30 +864,30 @@ def compare(studies: Sequence[Study], index_id: str, options: AnalysisOptions) -
             continue
         warn = list(pooled.warnings)
         if pooled.k == 1:
-            warn.append("the literature side is a single study")
+            warn.append(notices.single_study_literature())
         probs: dict[str, float] = {}
         if options.model is Model.BAYES:
             probs = _index_probabilities(row, others, endpoint, time, opts)
-        if pooled.se is None:
-            continue
         d = row.effect.yi - pooled.theta
-        se_d = math.sqrt(row.effect.vi + pooled.se**2)
-        z = d / se_d
-        crit = float(ndtri(0.5 + options.level / 2.0))
+        test: dict[str, float | None] = dict.fromkeys(
+            ("diff_ci_low", "diff_ci_high", "z", "pvalue"))
+        if pooled.se is not None:  # None: the Bayesian model's infinite posterior SD (noted)
+            se_d = math.sqrt(row.effect.vi + pooled.se**2)
+            z = d / se_d
+            crit = float(ndtri(0.5 + options.level / 2.0))
+            test = {"diff_ci_low": d - crit * se_d, "diff_ci_high": d + crit * se_d, "z": z,
+                    "pvalue": float(2.0 * ndtr(-abs(z)))}
         inside = None
         if pooled.pi_low is not None and pooled.pi_high is not None:
             inside = bool(pooled.pi_low <= row.effect.estimate <= pooled.pi_high)
         origins = {row.outcome.time_origin} | {s.time_origin for s in pooled.studies}
         origins.discard(None)
         if len(origins) > 1:
-            warn.append("time origins differ between the index cohort and the literature: "
-                        + ", ".join(sorted(o for o in origins if o)))
+            warn.append(notices.time_origins_differ(sorted(o for o in origins if o)))
         out.append(Comparison(
             endpoint=endpoint, time_months=time, index=_study_estimate(row, weight=None),
             pooled=pooled, scale=options.scale.value, level=options.level, difference=d,
-            diff_ci_low=d - crit * se_d, diff_ci_high=d + crit * se_d, z=z,
-            pvalue=float(2.0 * ndtr(-abs(z))), inside_pi=inside,
-            warnings=tuple(dict.fromkeys(warn)), **probs,
+            inside_pi=inside, warnings=tuple(dict.fromkeys(warn)), **test, **probs,
         ))
     if not out:
         raise AnalysisError(f"nothing to compare: no endpoint of {index_id} is reported by "

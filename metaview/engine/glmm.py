@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metaview.choices import CIMethod, parse
+from metaview.choices import CIMethod, Scale, require
 from metaview.engine.rma import RmaFit, fit_rma
 from metaview.engine.tau2 import Array
 from metaview.errors import AnalysisError, UsageError
@@ -214,7 +214,7 @@ def _se_mu(mu: float, tau: float, x: Array, n: Array, hess: Array | None = None)
 
 
 def fit_glmm(
-    x: ArrayLike, n: ArrayLike, *, test: CIMethod | str = "z", level: float = 0.95
+    x: ArrayLike, n: ArrayLike, *, test: CIMethod = CIMethod.Z, level: float = 0.95
 ) -> RmaFit:
     """Fit the GLMM to one data set; the result has the fields (and batch axis) of ``fit_rma``.
 
@@ -227,14 +227,14 @@ def fit_glmm(
 
     from metaview.estimate.transforms import effect_sizes
 
-    test = parse(CIMethod, test, option="--ci")
+    test = require(CIMethod, test, "test")
     if test not in (CIMethod.Z, CIMethod.T):
         raise UsageError(f"--ci {test.value} is not available for --model glmm; use z or t")
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
     k = len(x)
     mu, tau2, se = fit_glmm_ml(x, n)
-    es = effect_sizes(x, n, "logit")
+    es = effect_sizes(x, n, Scale.LOGIT)
     w0 = 1.0 / es.vi
     s2 = (k - 1) * w0.sum() / (w0.sum() ** 2 - (w0**2).sum())
     inner = (x > 0) & (x < n)

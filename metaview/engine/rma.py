@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from metaview.choices import CIMethod, Tau2Method, parse
+from metaview.choices import CIMethod, Tau2Method, require
 from metaview.engine.tau2 import Array, Mask, _prep, estimate_tau2, q_profile, weighted
 from metaview.errors import UsageError
 
@@ -51,8 +51,8 @@ def fit_rma(
     v: Array,
     mask: Mask | None = None,
     *,
-    method: Tau2Method | str | None = "REML",
-    test: CIMethod | str = "z",
+    method: Tau2Method | None = Tau2Method.REML,
+    test: CIMethod = CIMethod.Z,
     level: float = 0.95,
     tau2_ci: bool = True,
 ) -> RmaFit:
@@ -89,7 +89,9 @@ def fit_rma(
     from metaview.distributions import t_cdf as stdtr
     from metaview.distributions import t_ppf as stdtrit
 
-    test = parse(CIMethod, test, option="--ci")
+    test = require(CIMethod, test, "test")
+    if method is not None:
+        require(Tau2Method, method, "method")
     if test is CIMethod.T:
         raise UsageError("--ci t is for --model glmm; use z, hk or hk-adhoc")
     common = method is None

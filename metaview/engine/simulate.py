@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaview.choices import CIMethod, Scale, Tau2Method, parse
+from metaview.choices import CIMethod, Scale, Tau2Method, parse, require
 
 if TYPE_CHECKING:
     from metaview.engine import bayes
@@ -118,7 +118,7 @@ class CoverageStudy:
 
 
 def simulate_counts(
-    n: ArrayLike, *, theta: float, tau2: float, scale: Scale | str, replicates: int,
+    n: ArrayLike, *, theta: float, tau2: float, scale: Scale, replicates: int,
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.int64], int]:
     """``(replicates, k)`` event counts drawn from the random-effects model; also the number
@@ -127,7 +127,7 @@ def simulate_counts(
     Draw order (fixed, so a seed always gives the same data): all ``theta_i`` as one
     ``(replicates, k)`` standard-normal array, then all counts as one binomial array.
     """
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     n_arr = np.asarray(n, dtype=np.int64)
     z = rng.standard_normal((replicates, n_arr.size))
     return _counts(z, n_arr, theta, tau2, scale, rng)
@@ -169,9 +169,9 @@ def _count_chunks(n_arr: NDArray[np.int64], *, theta: float, tau2: float, scale:
         yield start, x, clipped
 
 
-def true_proportion(theta_i: ArrayLike, scale: Scale | str) -> Array:
+def true_proportion(theta_i: ArrayLike, scale: Scale) -> Array:
     """``g^-1`` of the data-generating model (Freeman-Tukey: the arcsine inverse)."""
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     t = np.asarray(theta_i, dtype=float)
     if scale in (Scale.ARCSINE, Scale.PFT):
         # sin^2 is periodic: a draw past either end of [0, pi/2] is clipped, not wrapped
@@ -248,6 +248,7 @@ def coverage_study(
         raise UsageError(f"the true values must be finite (theta={theta}, tau2={tau2})")
     ci_methods = [parse(CIMethod, m, option="--ci") for m in methods]
     glmm_test = parse(CIMethod, glmm_ci, option="--ci")
+    tau2_m = None if tau2_method is None else parse(Tau2Method, tau2_method, option="--tau2")
     if with_glmm and scale is not Scale.LOGIT:
         raise UsageError(f"--with-glmm needs --scale logit (the GLMM is a logit model), "
                          f"not --scale {scale.value}")
@@ -280,7 +281,7 @@ def coverage_study(
         yi = es.yi
         vi = np.broadcast_to(es.vi, yi.shape)  # arcsine and PFT variances depend on n only
         for m, tally in zip(ci_methods, tallies, strict=True):
-            tally.add(*_iv_chunk(yi, vi, theta, scale, tau2_method, m, level, n_h))
+            tally.add(*_iv_chunk(yi, vi, theta, scale, tau2_m, m, level, n_h))
             done += 1
             if progress is not None:
                 progress(done, total_work)
@@ -313,15 +314,14 @@ def coverage_study(
     return CoverageStudy(
         replicates=replicates, seed=seed, n=tuple(int(s) for s in sizes), theta=float(theta),
         tau2=float(tau2), true_estimate=true_est, scale=scale.value,
-        tau2_method=None if tau2_method is None else parse(Tau2Method, tau2_method,
-                                                            option="--tau2").value,
+        tau2_method=None if tau2_m is None else tau2_m.value,
         level=level, methods=tuple(results), clipped=clipped,
         corrected=corrected / simulated, notes=tuple(notes),
     )
 
 
 def _iv_chunk(yi: Array, vi: Array, theta: float, scale: Scale,
-              tau2_method: Tau2Method | str | None, test: CIMethod, level: float,
+              tau2_method: Tau2Method | None, test: CIMethod, level: float,
               n_h: float | None) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Array]:
     """Covered?, usable?, and width on the proportion scale, per replicate of one chunk."""
     from metaview.engine.rma import fit_rma

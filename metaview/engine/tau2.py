@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from metaview.choices import Tau2Method, parse
+from metaview.choices import Tau2Method, require
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -253,10 +253,10 @@ _ESTIMATORS = {
 
 
 def estimate_tau2(
-    y: Array, v: Array, mask: Mask | None = None, *, method: Tau2Method | str = "REML"
+    y: Array, v: Array, mask: Mask | None = None, *, method: Tau2Method = Tau2Method.REML
 ) -> Array:
     """tau2 by ``method`` for each analysis in the batch (shape ``(B,)``)."""
-    return _ESTIMATORS[parse(Tau2Method, method, option="--tau2")](y, v, mask)
+    return _ESTIMATORS[require(Tau2Method, method, "method")](y, v, mask)
 
 
 def q_profile(

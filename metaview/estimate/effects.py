@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metaview.choices import Scale, StudyCI, parse
+from metaview.choices import ReportedCIMethod, Scale, StudyCI, require
 from metaview.estimate import transforms
 from metaview.estimate.proportion_ci import proportion_ci
 from metaview.estimate.survival import peto_variance, se_from_interval
@@ -55,13 +55,13 @@ class NoStandardError(ValueError):
 def outcome_effects(
     outcomes: list[Outcome],
     *,
-    scale: Scale | str = "logit",
-    study_ci: StudyCI | str = "wilson",
+    scale: Scale = Scale.LOGIT,
+    study_ci: StudyCI = StudyCI.WILSON,
     level: float = 0.95,
 ) -> list[OutcomeEffect | NoStandardError]:
     """Effect sizes of many outcomes; counts are done in one vectorised pass."""
-    scale = parse(Scale, scale, option="--scale")
-    study_ci = parse(StudyCI, study_ci, option="--study-ci")
+    scale = require(Scale, scale, "scale")
+    study_ci = require(StudyCI, study_ci, "study_ci")
     out: list[OutcomeEffect | NoStandardError | None] = [None] * len(outcomes)
     idx = [i for i, o in enumerate(outcomes) if o.has_counts]
     if idx:
@@ -114,8 +114,8 @@ def _reported_effect(o: Outcome, scale: Scale, level: float) -> OutcomeEffect:
     if o.ci is not None:
         low, high = o.ci
         try:
-            rec = se_from_interval(p, low, high, level=o.ci_level, ci_method=o.ci_method,
-                                   scale=scale)
+            rec = se_from_interval(p, low, high, level=o.ci_level,
+                                   ci_method=ReportedCIMethod(o.ci_method), scale=scale)
         except ValueError as exc:
             raise NoStandardError(f"its interval cannot give a standard error ({exc})") from None
         if rec.assumed:

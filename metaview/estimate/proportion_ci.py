@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaview.choices import StudyCI, parse
+from metaview.choices import StudyCI, require
 
 Array = NDArray[np.float64]
 
 
 def proportion_ci(
-    x: ArrayLike, n: ArrayLike, *, method: StudyCI | str = "wilson", level: float = 0.95
+    x: ArrayLike, n: ArrayLike, *, method: StudyCI = StudyCI.WILSON, level: float = 0.95
 ) -> tuple[Array, Array]:
     """Interval for ``x`` events of ``n`` (arrays broadcast).
 
@@ -37,7 +37,7 @@ def proportion_ci(
     """
     from metaview.distributions import norm_ppf as ndtri
 
-    method = parse(StudyCI, method, option="--study-ci")
+    method = require(StudyCI, method, "method")
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
     alpha = 1.0 - level

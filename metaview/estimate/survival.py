@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from metaview.choices import ReportedCIMethod, Scale, parse
+from metaview.choices import ReportedCIMethod, Scale, require
 from metaview.estimate import transforms
 
 #: interval methods of the source -> the scale on which that interval is symmetric
@@ -45,8 +45,8 @@ def se_from_interval(
     high: float,
     *,
     level: float = 0.95,
-    ci_method: ReportedCIMethod | str = "unknown",
-    scale: Scale | str = "logit",
+    ci_method: ReportedCIMethod = ReportedCIMethod.UNKNOWN,
+    scale: Scale = Scale.LOGIT,
 ) -> RecoveredSE:
     """The standard error of ``g(p)`` implied by a reported interval.
 
@@ -57,8 +57,8 @@ def se_from_interval(
     """
     from metaview.distributions import norm_ppf as ndtri
 
-    method = parse(ReportedCIMethod, ci_method, option="ci_method")
-    scale = parse(Scale, scale, option="--scale")
+    method = require(ReportedCIMethod, ci_method, "ci_method")
+    scale = require(Scale, scale, "scale")
     h = _SYMMETRIC_ON[method]
     assumed = h is None or method in (ReportedCIMethod.CLOPPER_PEARSON, ReportedCIMethod.WILSON)
     if h is None:

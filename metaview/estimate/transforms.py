@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaview.choices import Scale, parse
+from metaview.choices import Scale, require
 
 Array = NDArray[np.float64]
 
@@ -31,7 +31,7 @@ class EffectSizes:
     corrected: NDArray[np.bool_]  # continuity correction applied
 
 
-def effect_sizes(x: ArrayLike, n: ArrayLike, scale: Scale | str) -> EffectSizes:
+def effect_sizes(x: ArrayLike, n: ArrayLike, scale: Scale) -> EffectSizes:
     """Effect sizes and sampling variances of proportions ``x/n`` on ``scale``.
 
     Notes
@@ -39,7 +39,7 @@ def effect_sizes(x: ArrayLike, n: ArrayLike, scale: Scale | str) -> EffectSizes:
     metafor: ``escalc(measure="PLO"|"PLN"|"PR"|"PAS"|"PFT", xi=x, ni=n)``. ``x`` need not
     be an integer (an estimate times a total is used for reported proportions).
     """
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
     corrected = np.zeros(np.broadcast(x, n).shape, dtype=bool)
@@ -97,9 +97,9 @@ def ipft(y: ArrayLike, n: ArrayLike) -> Array:
     return np.asarray(p, dtype=float)
 
 
-def transform(p: ArrayLike, scale: Scale | str, *, n: ArrayLike | None = None) -> Array:
+def transform(p: ArrayLike, scale: Scale, *, n: ArrayLike | None = None) -> Array:
     """A proportion ``p`` on the pooling scale (PFT needs ``n``; without it: arcsine)."""
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     p = np.asarray(p, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if scale is Scale.LOGIT:
@@ -115,9 +115,9 @@ def transform(p: ArrayLike, scale: Scale | str, *, n: ArrayLike | None = None) -
         return pft(p * np.asarray(n, float), n)
 
 
-def derivative(p: ArrayLike, scale: Scale | str) -> Array:
+def derivative(p: ArrayLike, scale: Scale) -> Array:
     """|dg/dp| of the pooling transform g at ``p`` (PFT: that of the arcsine, its limit)."""
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     p = np.asarray(p, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if scale is Scale.LOGIT:
@@ -133,7 +133,7 @@ def derivative(p: ArrayLike, scale: Scale | str) -> Array:
     return np.abs(d)
 
 
-def back_transform(y: ArrayLike, scale: Scale | str, *,
+def back_transform(y: ArrayLike, scale: Scale, *,
                    n_harmonic: ArrayLike | None = None) -> Array:
     """A value on the pooling scale back to a proportion.
 
@@ -143,7 +143,7 @@ def back_transform(y: ArrayLike, scale: Scale | str, *,
     decreasing: swap interval ends after back-transforming (:func:`back_transform_interval`
     does).
     """
-    scale = parse(Scale, scale, option="--scale")
+    scale = require(Scale, scale, "scale")
     y = np.asarray(y, dtype=float)
     if scale is Scale.LOG:
         return np.exp(y)
@@ -161,7 +161,7 @@ def back_transform(y: ArrayLike, scale: Scale | str, *,
 
 
 def back_transform_interval(
-    low: ArrayLike, high: ArrayLike, scale: Scale | str, *, n_harmonic: ArrayLike | None = None
+    low: ArrayLike, high: ArrayLike, scale: Scale, *, n_harmonic: ArrayLike | None = None
 ) -> tuple[Array, Array]:
     """Interval ends back to proportions, in increasing order."""
     a = back_transform(low, scale, n_harmonic=n_harmonic)

@@ -59,23 +59,14 @@ def _study(root: yaml.Node | None, path: Path, ck: _Checker) -> tuple[Study | No
     items = ck.items(root, "")
     ck.unknown_keys(items, "", _STUDY_SPECS, _OUTCOME_SPECS,
                     "an outcome field: put it under an entry of outcomes:")
-    values: dict[str, Any] = {}
-    root_line = _line(root)
-    for name, spec in _STUDY_SPECS.items():
-        if name not in items:
-            ck.missing(root_line, name, spec)
-            continue
-        node = items[name][1]
-        if spec.kind == "characteristics":
-            values[name] = _characteristics(node, ck)
-        elif spec.kind == "outcomes":
-            values[name] = _outcomes(node, ck)
-        elif spec.kind == "curves":
-            from metaview.io.curves import parse_curves
+    from metaview.io.curves import parse_curves
 
-            values[name] = parse_curves(node, path, values.get("patients"), ck)
-        else:
-            values[name] = ck.typed(spec, node, name)
+    values = ck.fields(items, _STUDY_SPECS, _line(root), "", {
+        "characteristics": lambda _, node, key, got: _characteristics(node, ck),
+        "outcomes": lambda _, node, key, got: _outcomes(node, ck),
+        # the curves' numbers at risk are checked against the patients read before them
+        "curves": lambda _, node, key, got: parse_curves(node, path, got.get("patients"), ck),
+    })
 
     study_id = values.get("id")
     stem = _stem(path)
@@ -339,18 +330,10 @@ def _outcome(node: yaml.MappingNode, path: str, ck: _Checker) -> Outcome | None:
     ck.unknown_keys(items, path, _OUTCOME_SPECS, _STUDY_SPECS,
                     "a top-level field: move it out of outcomes")
     line = _line(node)
-    values: dict[str, Any] = {}
-    for name, spec in _OUTCOME_SPECS.items():
-        if name not in items:
-            ck.missing(line, f"{path}.{name}", spec)
-            continue
-        value_node = items[name][1]
-        if spec.kind == "proportion":
-            values[name] = ck.proportion(value_node, f"{path}.{name}") or _BAD
-        elif spec.kind == "interval":
-            values[name] = ck.interval(value_node, f"{path}.{name}") or _BAD
-        else:
-            values[name] = ck.typed(spec, value_node, f"{path}.{name}")
+    values = ck.fields(items, _OUTCOME_SPECS, line, path, {
+        "proportion": lambda _, value_node, key, got: ck.proportion(value_node, key) or _BAD,
+        "interval": lambda _, value_node, key, got: ck.interval(value_node, key) or _BAD,
+    })
 
     def at(name: str) -> int:
         return _line(items[name][1])

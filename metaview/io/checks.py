@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
@@ -241,6 +241,10 @@ def _token_suggestion(name: str, value: str) -> str | None:
     return None
 
 
+#: Reads one field: ``(spec, node, key, values read so far) -> value`` (``_BAD`` on a problem).
+FieldReader = Callable[[sc.FieldSpec, yaml.Node, str, dict[str, Any]], Any]
+
+
 class _Checker:
     """Collects the problems of one file."""
 
@@ -261,6 +265,28 @@ class _Checker:
             self.add(line, key, "missing", f"add it: {spec.description}{example}")
 
     # ----------------------------------------------------------------- mappings
+
+    def fields(self, items: Mapping[str, tuple[yaml.Node, yaml.Node]],
+               specs: Mapping[str, sc.FieldSpec], line: int | None, prefix: str,
+               readers: Mapping[str, FieldReader] | None = None) -> dict[str, Any]:
+        """The value of each field of ``specs`` in ``items`` (a missing one is reported when
+        required, and left out).
+
+        A field is read by ``readers[spec.kind](spec, node, key, values_so_far)`` when its kind
+        has a reader there (nested mappings, lists, intervals), else by :meth:`typed`;
+        ``key`` is ``prefix.name`` (``name`` at the top level), as messages show it.
+        """
+        values: dict[str, Any] = {}
+        for name, spec in specs.items():
+            key = f"{prefix}.{name}" if prefix else name
+            if name not in items:
+                self.missing(line, key, spec)
+                continue
+            node = items[name][1]
+            read = readers.get(spec.kind) if readers else None
+            values[name] = (read(spec, node, key, values) if read
+                            else self.typed(spec, node, key))
+        return values
 
     def items(self, node: yaml.MappingNode, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """Keys of a mapping with their nodes; duplicate and non-text keys reported."""

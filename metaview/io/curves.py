@@ -106,16 +106,10 @@ def _curve(node: yaml.MappingNode, path: str, study_path: Path, patients: Any,
     items = ck.items(node, path)
     ck.unknown_keys(items, path, _CURVE_SPECS)
     line = ld._line(node)
-    values: dict[str, Any] = {}
-    for name, spec in _CURVE_SPECS.items():
-        if name not in items:
-            ck.missing(line, f"{path}.{name}", spec)
-            continue
-        value_node = items[name][1]
-        if spec.kind == "at_risk_table":
-            values[name] = _at_risk(value_node, f"{path}.{name}", patients, ck)
-        else:
-            values[name] = ck.typed(spec, value_node, f"{path}.{name}")
+    values = ck.fields(items, _CURVE_SPECS, line, path, {
+        "at_risk_table": lambda _, value_node, key, got: _at_risk(value_node, key, patients,
+                                                                   ck),
+    })
     if len(ck.problems) > before or ld._BAD in values.values():
         return None
     times, n = values["at_risk"]
@@ -151,12 +145,11 @@ def _at_risk(node: yaml.Node, path: str, patients: Any, ck: ld._Checker) -> Any:
     before = len(ck.problems)
     items = ck.items(node, path)
     ck.unknown_keys(items, path, _AT_RISK_SPECS)
-    lists: dict[str, list[Any]] = {}
-    for name, spec in _AT_RISK_SPECS.items():
-        if name not in items:
-            ck.missing(line, f"{path}.{name}", spec)
-            continue
-        lists[name] = _list(spec, items[name][1], f"{path}.{name}", ck)
+    def read_list(spec: sc.FieldSpec, value_node: yaml.Node, key: str, got: object) -> Any:
+        return _list(spec, value_node, key, ck)
+
+    lists = ck.fields(items, _AT_RISK_SPECS, line, path,
+                      {"number_list": read_list, "integer_list": read_list})
     if len(ck.problems) > before or any(v is ld._BAD for v in lists.values()):
         return ld._BAD
     times, n = lists["times"], lists["n"]

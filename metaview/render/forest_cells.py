@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from metaview.display import MODEL_ADJECTIVES, STUDY_CI_NAMES, level_percent
 from metaview.notices import MISSING, NoticeCode
 from metaview.render import format as fmt
 from metaview.render.forest_style import (
@@ -28,13 +29,6 @@ _SUMMARY_LABELS = {
     "all": "All, with index",
 }
 
-_CI_SOURCE_NAMES = {
-    "wilson": "Wilson score",
-    "clopper-pearson": "Clopper-Pearson",
-    "agresti-coull": "Agresti-Coull",
-    "jeffreys": "Jeffreys",
-    "wald": "Wald",
-}
 
 
 # =========================================================================== what to draw
@@ -399,7 +393,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
         where = " at this landmark" if any(p.time is not None for p in panels) else ""
         lines.append(f"NR: not reported{where}; the row says what the study reports instead, "
                      "if anything. Nothing is interpolated.")
-    names = [_CI_SOURCE_NAMES[s] for s in sources if s in _CI_SOURCE_NAMES]
+    names = [STUDY_CI_NAMES[s] for s in sources if s in STUDY_CI_NAMES]
     parts = []
     if names:
         parts.append(f"{' / '.join(names)} for counts")
@@ -421,7 +415,7 @@ def _footnotes(panels: Sequence[_Panel], rows: Sequence[_Row], index_id: str | N
                      "scale: " + _listing(corrected) + ".")
     methods = list(dict.fromkeys(fmt.method_line(r) for p in panels for r in p.by_group.values()
                                  if r.k))
-    level = f"{100 * panels[0].level:g}%" if panels else "95%"
+    level = level_percent(panels[0].level) if panels else "95%"
     summary = _summary_words(panels, level)
     if len(methods) == 1:
         lines.append(f"Pooled: {methods[0]}. {summary}")
@@ -481,8 +475,7 @@ def _left_out(panels: Sequence[_Panel]) -> str:
 
 def _weight_note(panels: Sequence[_Panel]) -> str:
     """Which model the Weight column belongs to."""
-    models = {"random": "random-effects", "common": "common-effect", "glmm": "GLMM"}
-    names = " / ".join(dict.fromkeys(models.get(r.model, r.model) for p in panels
+    names = " / ".join(dict.fromkeys(MODEL_ADJECTIVES.get(r.model, r.model) for p in panels
                                      for r in p.by_group.values() if r.k))
     index = any(p.comparisons for p in panels)
     text = f"Weight: each study's share of its group's {names or 'pooled'} model"

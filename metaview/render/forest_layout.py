@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from metaview.display import level_percent
 from metaview.render import format as fmt
 from metaview.render.forest_cells import (
     _bayes_prior,
@@ -356,7 +357,7 @@ def _plan_vertical(plan: _Plan, layout: _Layout, footnote_lines: list[str],
 
 def _column_heads(panel: _Panel) -> tuple[str, str, str]:
     what = "interval" if panel.first.model == "bayes" else "CI"
-    return ("Reported", f"Estimate\n[{100 * panel.level:g}% {what}]", "Weight")
+    return ("Reported", f"Estimate\n[{level_percent(panel.level)} {what}]", "Weight")
 
 
 def _panel_title(panel: _Panel) -> list[str]:

@@ -177,8 +177,8 @@ def _sensitivity(studies: Sequence[Study], index: Study, opts: AnalysisOptions,
         for text in SENSITIVITY_PRIORS:
             prior = bayes.parse_tau_prior(text)
             fit = bayes.fit_normal(y, v, tau_prior=prior, level=opts.level)
-            mu = back_transform([fit.mu.median, fit.mu.low, fit.mu.high], opts.scale.value)
-            pi = back_transform([fit.predictive.low, fit.predictive.high], opts.scale.value)
+            mu = back_transform([fit.mu.median, fit.mu.low, fit.mu.high], opts.scale)
+            pi = back_transform([fit.predictive.low, fit.predictive.high], opts.scale)
             rows.append(SensitivityRow(
                 prior=prior.text(), estimate=float(mu[0]), ci_low=float(mu[1]),
                 ci_high=float(mu[2]), pi_low=float(pi[0]), pi_high=float(pi[1]),
@@ -431,7 +431,7 @@ def posterior_figure(content: BayesContent, index_label: str) -> FigureFiles | N
         lo, hi = float(cv.mu_grid[0]), float(cv.mu_grid[-1])
         ticks = []
         for pc in _TICK_PERCENTS:
-            x = float(transform(pc / 100.0, scale))
+            x = float(transform(pc / 100.0, content.options.scale))
             if lo <= x <= hi:
                 ticks.append((x, f"{pc}%"))
         if len(ticks) > 6:

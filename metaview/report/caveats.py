@@ -179,7 +179,8 @@ def _companion_caveat(ctx: _Context) -> Paragraph | None:
             else:
                 failed += [f"{short_name(a.endpoint, a.time_months)}"
                            + (f" ({c.group})" if c.group else "") + ": "
-                           + ctx.with_labels(w) for w in c.warnings if "GLMM" in w]
+                           + ctx.with_labels(w) for w in c.warnings
+                           if code_of(w) is NoticeCode.GLMM_FAILED]
     parts = []
     if no_counts:
         parts.append("It needs counts from every series, so it is not fitted where a series "

@@ -233,16 +233,17 @@ def comparison_words(ctx: _Context, c: Comparison) -> list[Paragraph]:
                      f"{pct_ci(p.estimate, p.ci_low, p.ci_high)}.")
     out = [Paragraph(tuple(first))]
 
+    diff_ci_low, diff_ci_high, _, p_value = c.tested()
     higher = c.difference > 0
-    significant = c.pvalue < alpha
+    significant = p_value < alpha
     verdict: list[Inline] = []
     if significant:
         verdict.append(Span(f"{label} is {'higher' if higher else 'lower'} than the pooled "
                             f"series", "strong"))
-        verdict.append(f" (p = {pvalue(c.pvalue)}).".replace("p = <", "p < "))
+        verdict.append(f" (p = {pvalue(p_value)}).".replace("p = <", "p < "))
     else:
         verdict.append(Span("No evidence of a difference", "strong"))
-        verdict.append(f" (p = {pvalue(c.pvalue)}).".replace("p = <", "p < "))
+        verdict.append(f" (p = {pvalue(p_value)}).".replace("p = <", "p < "))
     if c.inside_pi is True:
         verdict.append(f" {label} lies inside the {lvl} prediction interval of the other series "
                        f"({pct_range(p.pi_low, p.pi_high, p.estimate)}): a result like it is "
@@ -257,10 +258,10 @@ def comparison_words(ctx: _Context, c: Comparison) -> list[Paragraph]:
     out.append(Paragraph(tuple(verdict)))
 
     detail = (f"Difference on the {c.scale} scale {num(c.difference)} ({lvl} CI "
-              f"{num(c.diff_ci_low)} to {num(c.diff_ci_high)})")
+              f"{num(diff_ci_low)} to {num(diff_ci_high)})")
     if c.scale == "logit":
         detail += (f", i.e. an odds ratio of {sig(math.exp(c.difference))} "
-                   f"({sig(math.exp(c.diff_ci_low))} to {sig(math.exp(c.diff_ci_high))})")
+                   f"({sig(math.exp(diff_ci_low))} to {sig(math.exp(diff_ci_high))})")
     detail += "."
     if not significant and idx.total:
         detail += (f" With {idx.total} patients, one patient moves {label}'s proportion by "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metaview import __version__
+from metaview.display import endpoint_name
 from metaview.engine.analysis import AnalysisOptions, analyse, compare, endpoint_landmarks
 from metaview.errors import AnalysisError, MetaviewError, OutputError, UsageError
 from metaview.model import Comparison, PooledResult, Study
@@ -28,24 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from metaview.report.bayes import BayesContent
 
 # Display names of the usual endpoint tokens; any other token is shown as written.
-ENDPOINT_NAMES: dict[str, str] = {
-    "OS": "Overall survival",
-    "PFS": "Progression-free survival",
-    "EFS": "Event-free survival",
-    "GRFS": "GVHD-free relapse-free survival",
-    "NRM": "Non-relapse mortality",
-    "RELAPSE": "Relapse or progression",
-    "ORR": "Overall response",
-    "CR": "Complete response",
-    "ALLO_HSCT": "Allogeneic transplantation",
-}
-
 # The endpoints that always get a forest plot at the requested landmark (when reported).
 ALWAYS_PLOTTED = ("OS", "PFS")
-
-
-def endpoint_name(endpoint: str) -> str:
-    return ENDPOINT_NAMES.get(endpoint, endpoint)
 
 
 def analysis_title(endpoint: str, time_months: float | None) -> str:

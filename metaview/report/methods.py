@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metaview.display import CI_METHOD_NAMES, MODEL_NAMES, level_percent
 from metaview.report import bayes as _bayes
 from metaview.report.content import (
     Report,
@@ -16,7 +17,7 @@ from metaview.report.doc import (
     Span,
     Table,
 )
-from metaview.report.references import CITE, METAFOR_TEST, REFERENCES, SCALES, STUDY_CI, TAU2_NAMES
+from metaview.report.references import METAFOR_TEST, REFERENCES, SCALES, STUDY_CI, TAU2_NAMES
 from metaview.report.words import join_words
 
 # --------------------------------------------------------------------------- 8. methods
@@ -24,14 +25,10 @@ from metaview.report.words import join_words
 
 def method_summary(ctx: _Context) -> str:
     o = ctx.options
-    model = {"random": "random effects", "common": "common effect",
-             "glmm": "binomial-normal GLMM"}[o.model.value]
-    parts = [model, f"{o.scale.value} scale"]
+    parts = [MODEL_NAMES[o.model.value], f"{o.scale.value} scale"]
     if o.model.value == "random":
         parts.append(f"\u03c4\u00b2 by {o.tau2_method.value}")
-    parts.append({"z": "z interval", "hk": "Hartung-Knapp interval",
-                  "hk-adhoc": "Hartung-Knapp interval (ad hoc floor)",
-                  "t": "t interval"}[o.ci_method.value])
+    parts.append(f"{CI_METHOD_NAMES[o.ci_method.value]} interval")
     return ", ".join(parts)
 
 
@@ -43,7 +40,7 @@ class _Cites:
         for k in keys:
             if k not in self.keys:
                 self.keys.append(k)
-        return "(" + "; ".join(CITE[k] for k in keys) + ")"
+        return "(" + "; ".join(REFERENCES[k].cite for k in keys) + ")"
 
 
 def methods_paragraphs(ctx: _Context) -> tuple[list[str], list[str]]:
@@ -186,12 +183,12 @@ def _metafor_call(o: Any) -> str:
     if o.model.value == "glmm":
         test = METAFOR_TEST[o.ci_method.value]
         return (f'rma.glmm(xi, ni, measure="PLO", nAGQ=7, test="{test}", '
-                f"level={100 * o.level:g})")
+                f"level={level_percent(o.level)[:-1]})")
     measure = SCALES[o.scale.value][1]
     what = (f'measure="{measure}"' if measure else "yi, vi (cloglog effect sizes)")
     method = '"EE"' if o.model.value == "common" else f'"{o.tau2_method.value}"'
     return (f"rma({what}, method={method}, test=\"{METAFOR_TEST[o.ci_method.value]}\", "
-            f"level={100 * o.level:g})")
+            f"level={level_percent(o.level)[:-1]})")
 
 
 def _methods(ctx: _Context) -> Section:
@@ -200,8 +197,8 @@ def _methods(ctx: _Context) -> Section:
     for p in paras:
         sec.add(Paragraph.of(p))
     sub = Section("references", "References")
-    refs = sorted(keys, key=lambda k: REFERENCES[k])
-    sub.add(BulletList(tuple(Paragraph.of(REFERENCES[k]) for k in refs)))
+    refs = sorted(keys, key=lambda k: REFERENCES[k].text)
+    sub.add(BulletList(tuple(Paragraph.of(REFERENCES[k].text) for k in refs)))
     sec.subsections.append(sub)
     return sec
 
@@ -221,7 +218,7 @@ def options_text(report: Report) -> str:
     if o.model.value != "glmm":
         parts.append(f"--tau2 {o.tau2_method.value}")
     parts += [f"--ci {o.ci_method.value}", f"--scale {o.scale.value}",
-              f"--study-ci {o.study_ci.value}", f"--level {o.level:g}"]
+              f"--study-ci {o.study_ci.value}", f"--level {o.level!r}"]
     if o.group_by is None:
         parts.append("--no-group")
     elif o.group_by != "arm":

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from metaview.display import level_percent
 from metaview.model import Outcome
 from metaview.render import format as fmt
 
@@ -63,7 +64,7 @@ def pvalue(p: float | None) -> str:
 
 
 def level_text(level: float) -> str:
-    return f"{100 * level:g}%"
+    return level_percent(level)
 
 
 def join_words(words: Sequence[str]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metaview.choices import Scale
 from metaview.cli import main
 from metaview.engine import bayes
 from metaview.estimate import transforms
@@ -41,7 +42,7 @@ def test_pool_json_matches_the_engine(capsys: pytest.CaptureFixture[str], tmp_pa
     a = json.loads(out)["analyses"][-1]
     assert BAYES_KEYS <= set(a) and a["model"] == "bayes" and a["i2"] is None
     assert a["tau_prior"] == "half-cauchy:0.5" and a["mu_prior"] == "flat"
-    es = transforms.effect_sizes(np.array(x, float), np.array(n, float), "logit")
+    es = transforms.effect_sizes(np.array(x, float), np.array(n, float), Scale.LOGIT)
     fit = bayes.fit_normal(es.yi, es.vi, tau_prior=bayes.parse_tau_prior("half-cauchy:0.5"))
     from scipy.special import expit
 
@@ -105,3 +106,33 @@ def test_compare_probabilities(capsys: pytest.CaptureFixture[str], root: Path) -
         assert 0.0 < p_mean < 1.0 and 0.0 < p_new < 1.0
         # a new study is more dispersed than the mean: its probability is nearer 1/2
         assert abs(p_new - 0.5) <= abs(p_mean - 0.5) + 1e-12
+
+
+def test_compare_keeps_a_comparison_whose_posterior_sd_is_infinite(
+        capsys: pytest.CaptureFixture[str], root: Path) -> None:
+    """half-Cauchy with k <= 2 others: no z test, but the comparison and its probabilities."""
+    argv = ["compare", str(root / "studies"), "--model", "bayes", "--tau-prior",
+            "half-cauchy:0.5"]
+    code, out, err = _run(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    comps = json.loads(out)["comparisons"]
+    assert {(c["endpoint"], c["time_months"]) for c in comps} >= {("OS", 12), ("PFS", 12)}
+    for c in comps:
+        assert c["z"] is None and c["pvalue"] is None and c["diff_ci_low"] is None
+        assert 0.0 < c["prob_index_above_mean"] < 1.0
+        assert "infinite_posterior_sd" in c["warning_codes"]
+        assert len(c["warning_codes"]) == len(c["warnings"])
+    code, out, err = _run(capsys, *argv, "--format", "csv")
+    assert code == 0, err
+    head, *rows = out.splitlines()
+    assert head.endswith(",inside_pi,prob_index_above_mean,prob_index_above_new")
+    assert len(rows) == len(comps)
+    code, out, err = _run(capsys, *argv)
+    assert code == 0 and "probability that" in out, err
+
+
+def test_compare_csv_of_other_models_has_no_probability_columns(
+        capsys: pytest.CaptureFixture[str], root: Path) -> None:
+    code, out, err = _run(capsys, "compare", str(root / "studies"), "--format", "csv")
+    assert code == 0, err
+    assert out.splitlines()[0].endswith(",pvalue,inside_pi")

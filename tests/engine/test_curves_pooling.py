@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from metaview.choices import Scale
 from metaview.cli import main
 from metaview.engine.analysis import AnalysisOptions, analyse
 from metaview.estimate import transforms
@@ -74,7 +75,7 @@ def test_the_standard_error_is_greenwood_carried_to_the_pooling_scale(folder, sc
     curve = next(s for s in studies if s.id == "ncctg-lung-women").curves[0]
     rec = reconstruct_curve(curve)
     (landmark,) = km_summary(rec, [12.0], curve.months_per_unit).landmarks
-    expected = float(transforms.derivative(landmark.estimate, scale)) * landmark.se
+    expected = float(transforms.derivative(landmark.estimate, Scale(scale))) * landmark.se
     assert math.sqrt(women.vi) == pytest.approx(abs(expected), rel=1e-9)
 
 

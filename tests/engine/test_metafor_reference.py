@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from reference_data import CLOSED_FORM_RTOL, ITERATIVE_RTOL, metafor_reference
 
+from metaview.choices import CIMethod, Scale, Tau2Method
 from metaview.engine.glmm import fit_glmm
 from metaview.engine.rma import fit_rma
 from metaview.estimate.transforms import back_transform, effect_sizes
 
-SCALE = {"PLO": "logit", "PLN": "log", "PR": "raw", "PAS": "arcsine", "PFT": "pft",
-         "CLL": "cloglog"}
-TEST = {"z": "z", "knha": "hk", "adhoc": "hk-adhoc"}
+SCALE = {"PLO": Scale.LOGIT, "PLN": Scale.LOG, "PR": Scale.RAW, "PAS": Scale.ARCSINE,
+         "PFT": Scale.PFT, "CLL": Scale.CLOGLOG}
+TEST = {"z": CIMethod.Z, "knha": CIMethod.HK, "adhoc": CIMethod.HK_ADHOC}
 METHODS = ["FE", "REML", "ML", "DL", "PM", "HS", "SJ", "HE", "EB"]
 ITERATIVE = {"REML", "ML", "PM", "EB"}
 
@@ -73,7 +74,7 @@ def test_rma_matches_metafor(ref: dict) -> None:
     es = effect_sizes(ds["x"], ds["n"], scale)
     np.testing.assert_allclose(es.yi, ref["yi"], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(es.vi, ref["vi"], rtol=1e-12)
-    method = None if ref["method"] == "FE" else ref["method"]
+    method = None if ref["method"] == "FE" else Tau2Method(ref["method"])
     fit = fit_rma(es.yi, es.vi, method=method, test=TEST[ref["test"]], tau2_ci=False)
     for ours, theirs in [("b", "b"), ("se", "se"), ("ci_lb", "ci_lb"), ("ci_ub", "ci_ub"),
                          ("tau2", "tau2"), ("i2", "I2"), ("h2", "H2"), ("q", "QE"),
@@ -91,7 +92,7 @@ def test_rma_matches_metafor(ref: dict) -> None:
         n_h = len(ds["n"]) / sum(1 / n for n in ds["n"])
         p = ref["pred_ipft_hm"]
         for ours, key in [(fit.b, "pred"), (fit.ci_lb, "ci_lb"), (fit.ci_ub, "ci_ub")]:
-            _close(float(back_transform(ours[0], "pft", n_harmonic=n_h)), p[key], rtol, key)
+            _close(float(back_transform(ours[0], Scale.PFT, n_harmonic=n_h)), p[key], rtol, key)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_rma_matches_metafor(ref: dict) -> None:
 def test_q_profile_matches_metafor(ref: dict) -> None:
     ds = REF["datasets"][ref["dataset"]]
     es = effect_sizes(ds["x"], ds["n"], SCALE[ref["measure"]])
-    fit = fit_rma(es.yi, es.vi, method=ref["method"], test="z")
+    fit = fit_rma(es.yi, es.vi, method=Tau2Method(ref["method"]), test=CIMethod.Z)
     # the bounds are roots found by uniroot(tol=1e-12): an iterative result
     _close(float(fit.tau2_ci_lb[0]), ref["tau2_lb"], ITERATIVE_RTOL, "tau2_lb")
     _close(float(fit.tau2_ci_ub[0]), ref["tau2_ub"], ITERATIVE_RTOL, "tau2_ub")
@@ -126,7 +127,7 @@ def test_leave_one_out_matches_metafor(ref: dict) -> None:
     mask = ~np.eye(k, dtype=bool)
     y = np.broadcast_to(es.yi, (k, k))
     v = np.broadcast_to(es.vi, (k, k))
-    method = None if ref["method"] == "FE" else ref["method"]
+    method = None if ref["method"] == "FE" else Tau2Method(ref["method"])
     fit = fit_rma(y, v, mask, method=method, test=TEST[ref["test"]], tau2_ci=False)
     rtol = ITERATIVE_RTOL if ref["method"] in ITERATIVE else CLOSED_FORM_RTOL
     np.testing.assert_allclose(fit.b, ref["estimate"], rtol=rtol)
@@ -166,7 +167,7 @@ def test_glmm_optimum_is_at_least_as_good_as_lme4s(ref: dict) -> None:
     "ref", [pytest.param(r, id=f"{r['dataset']}-{r['test']}") for r in REF["glmm"]])
 def test_glmm_matches_metafor(ref: dict) -> None:
     ds = REF["datasets"][ref["dataset"]]
-    fit = fit_glmm(ds["x"], ds["n"], test=ref["test"])
+    fit = fit_glmm(ds["x"], ds["n"], test=CIMethod(ref["test"]))
     rtol = ITERATIVE_RTOL
     _close(float(fit.b[0]), ref["b"], rtol, "b", GLMM_ATOL)
     _close(float(fit.se[0]), ref["se"], GLMM_SE_RTOL.get(ref["dataset"], rtol), "se")

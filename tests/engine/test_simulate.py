@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metaview.choices import CIMethod, Scale, Tau2Method
 from metaview.cli import main
 from metaview.engine.rma import fit_rma
 from metaview.engine.simulate import coverage_study, simulate_counts, true_proportion
@@ -24,17 +25,19 @@ def reference_loop(n: list[int], *, theta: float, tau2: float, scale: str, metho
     """The same study written the slow way: draw as documented, then one fit per replicate."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((replicates, len(n)))
-    p = np.clip(true_proportion(theta + math.sqrt(tau2) * z, scale), 0.0, 1.0)
+    sc = Scale(scale)
+    tau2_method = None if method is None else Tau2Method(method)
+    p = np.clip(true_proportion(theta + math.sqrt(tau2) * z, sc), 0.0, 1.0)
     x = rng.binomial(np.asarray(n)[None, :], p)
     out = {}
-    for test in ("z", "hk", "hk-adhoc"):
+    for test in (CIMethod.Z, CIMethod.HK, CIMethod.HK_ADHOC):
         hits, widths = 0, []
         for i in range(replicates):
-            es = effect_sizes(x[i], np.asarray(n, float), scale)
-            f = fit_rma(es.yi, es.vi, method=method, test=test, tau2_ci=False)
+            es = effect_sizes(x[i], np.asarray(n, float), sc)
+            f = fit_rma(es.yi, es.vi, method=tau2_method, test=test, tau2_ci=False)
             lb, ub = float(f.ci_lb[0]), float(f.ci_ub[0])
             hits += lb <= theta <= ub
-            lo, hi = back_transform_interval(lb, ub, scale)
+            lo, hi = back_transform_interval(lb, ub, sc)
             widths.append(float(hi - lo))
         out[test] = (hits / replicates, float(np.mean(widths)))
     return out
@@ -67,15 +70,15 @@ def test_chunking_and_seed_do_not_change_the_result() -> None:
 
 def test_simulated_counts_follow_the_model() -> None:
     rng = np.random.default_rng(1)
-    x, clipped = simulate_counts([200, 200], theta=0.0, tau2=0.0, scale="logit",
+    x, clipped = simulate_counts([200, 200], theta=0.0, tau2=0.0, scale=Scale.LOGIT,
                                  replicates=20_000, rng=rng)
     assert clipped == 0 and x.shape == (20_000, 2)
     assert x.mean() / 200 == pytest.approx(0.5, abs=0.002)
     # with tau2 > 0 the between-study spread of the observed logits grows by tau2
     rng = np.random.default_rng(2)
-    x, _ = simulate_counts([500] * 2, theta=0.0, tau2=0.3, scale="logit", replicates=20_000,
+    x, _ = simulate_counts([500] * 2, theta=0.0, tau2=0.3, scale=Scale.LOGIT, replicates=20_000,
                            rng=rng)
-    es = effect_sizes(x, np.full(x.shape, 500.0), "logit")
+    es = effect_sizes(x, np.full(x.shape, 500.0), Scale.LOGIT)
     assert np.var(es.yi) == pytest.approx(0.3 + 4 / 500, rel=0.05)
 
 

@@ -8,22 +8,49 @@
 ## p^x (1 - p)^(n - x)), theta_i ~ N(mu, tau^2); mu flat or N(M, S^2); a proper prior on tau.
 ##
 ## Method. The likelihood of study i at (mu, tau), L_i(mu, tau) = int kernel_i(theta)
-## dnorm(theta, mu, tau) dtheta, is computed by integrate() (rel.tol 1e-10) on the two
-## half-lines either side of the integrand's mode, in units of its curvature. The integrals
-## over mu and tau are Gauss-Legendre product rules (nodes by the Golub-Welsch eigenvalue
-## method) on tangent-mapped axes: mu = m0 + s0 tan(pi w / 2), tau = c tan(pi u / 2) (tau = MAX u
-## under a uniform prior). A quantile q of mu or tau solves F(q) = p by Newton steps, where
-## F(q) is a fresh product rule over (-Inf, q] (mu) or [0, q] (tau) and F'(q) the
-## one-dimensional integral of the joint density at q; the predictive theta_new's
-## distribution function, the product rule of pnorm(t, mu, tau) split at mu = t, by secant
-## steps. Each
-## quantile is checked afterwards with a product rule of 1.25 times the points: the implied
-## error |F_fine(q) - p| / F'(q) is written beside it ("check").
+## dnorm(theta, mu, tau) dtheta, is computed for all nodes of a rule at once (vectorised, no
+## call per node). Let t0 be the integrand's mode (Newton) and s its curvature scale there.
+## - s <= 2 (the usual case): the trapezoidal rule after the substitution
+##   theta = t0 + min(s, 1) sinh(u) (a double-exponential rule on the whole line), step
+##   0.1 / max(1, s) in u;
+## - s > 2 (then tau > 2 and the kernel is flat at the mode: x near 0 or near n): the kernel's
+##   turn can lie far from the mode, so a composite 12-point Gauss-Legendre rule in theta,
+##   with panels of width 2 across |theta| <= 6 + log n (outside it n p (1 - p) < exp(-6), the
+##   log kernel is straight) and panels doubling in width outwards up to tau.
+## Both stop where the log integrand has fallen 40 below its peak; these cut points are found
+## by Newton steps from outside on the concave log integrand, so the tails left out are below
+## exp(-40) of the peak. As a check, at 300 nodes of each case's base rule (200 drawn with the
+## posterior weight, 100 uniformly) every study's L_i is recomputed by integrate()
+## (rel.tol 1e-10) on the two half-lines either side of the mode, one call per node; the
+## largest relative difference is written as check$inner.
+## The integrals over mu and tau are Gauss-Legendre rules (nodes by the Golub-Welsch
+## eigenvalue method) in mapped variables: tau = c0 tan(pi u / 2), u in (0, 1) (tau = MAX u
+## under a uniform prior; c0 the DerSimonian-Laird tau of the corrected logits, at least 0.5),
+## and at each tau node mu = m0 + S(tau) tan(pi w / 2), w in (-1, 1), with
+## S(tau) = sqrt(s0^2 + tau^2) (tau capped at the prior sd under a normal mu prior), since
+## given a large tau mu spreads over a width of tau (with a heavy-tailed tau prior and
+## studies at x = 0 and x = n the posterior has such tails). A quantile q of mu or tau solves
+## F(q) = p by safeguarded Newton steps, where F(q) is a fresh rule over w in [-1, w(q)]
+## (mu) or u in [0, u(q)] (tau) and F'(q) the one-dimensional integral of the joint density
+## at q. The predictive theta_new's distribution function is the rule for
+## E pnorm(t, mu, tau) with the mu axis split, at each tau node, at t and at
+## t -/+ min(8 tau, s0), so that the layer where pnorm turns from 0 to 1 has rules of its own;
+## F' = E dnorm(t, mu, tau) on the same nodes. Each quantile is checked afterwards with
+## rules of 1.25 times the points: the implied error |F_fine(q) - p| / F'(q), divided by
+## max(1, |q|) (the test's tolerance is relative), is written beside it ("check").
+##
+## Time: about 6 minutes for the 13 cases on one core (each case 6-60 s, k = 20 the slowest); run a part with "Rscript make_bayes_binomial_reference.R 3 7" (plan entries) and
+## join the parts with "Rscript make_bayes_binomial_reference.R join".
 
 suppressPackageStartupMessages(library(jsonlite))
 out_file <- "bayes_binomial_reference.json"
-INNER_TOL <- 1e-10
-N_BASE <- 48L
+N_BASE <- 64L        # points on each outer axis
+INNER_DROP <- 40     # the inner lattice stops where the log integrand is this far below its peak
+INNER_H <- 0.1       # inner lattice step in u, divided by s when s > 1
+INNER_SWITCH <- 2    # above this curvature scale s, the composite rule in theta
+INNER_PANEL <- 12L   # its points per panel
+CHECK_TOL <- 1e-10   # integrate() tolerance of the inner check
+CHECK_NODES <- c(posterior = 200L, uniform = 100L)
 
 gl <- function(n) {
   i <- seq_len(n - 1)
@@ -34,6 +61,12 @@ gl <- function(n) {
   e <- eigen(J, symmetric = TRUE)
   o <- order(e$values)
   list(x = e$values[o], w = 2 * e$vectors[1, o]^2)
+}
+gl_cache <- list()
+glc <- function(n) {  # the rules are reused many times
+  key <- as.character(n)
+  if (is.null(gl_cache[[key]])) gl_cache[[key]] <<- gl(n)
+  gl_cache[[key]]
 }
 
 log_prior <- function(family, a, b) {
@@ -47,36 +80,131 @@ log_prior <- function(family, a, b) {
 
 log1pexp <- function(t) pmax(t, 0) + log1p(exp(-abs(t)))
 
-## log L_i(mu, tau) for vectors mu, tau (same length), one study
-log_inner <- function(x, n, mu, tau) {
-  lk <- function(t, m, s) x * t - n * log1pexp(t) + dnorm(t, m, s, log = TRUE)
+## mode t0 of theta -> kernel(theta) dnorm(theta, mu, tau) and its curvature scale s, for
+## vectors mu, tau (same length), one study
+inner_mode <- function(x, n, mu, tau) {
+  lk <- function(t) x * t - n * log1pexp(t) - (t - mu)^2 / (2 * tau^2)
   y0 <- log((x + 0.5) / (n - x + 0.5))
   v0 <- 1 / (x + 0.5) + 1 / (n - x + 0.5)
   t <- (y0 / v0 + mu / tau^2) / (1 / v0 + 1 / tau^2)
-  for (it in 1:60) {  # Newton with backtracking to the mode (it centres and scales the integral)
+  for (it in 1:100) {  # Newton with backtracking (the log integrand is concave)
     p <- plogis(t)
     g <- x - n * p - (t - mu) / tau^2
     h <- n * p * (1 - p) + 1 / tau^2
     step <- g / h
-    now <- lk(t, mu, tau)
-    for (half in 1:40) {
-      worse <- lk(t + step, mu, tau) < now
+    now <- lk(t)
+    for (half in 1:60) {  # (a change below rounding is not a loss)
+      worse <- lk(t + step) < now - 1e-13 * (1 + abs(now))
       if (!any(worse)) break
       step[worse] <- step[worse] / 2
     }
     t <- t + step
+    if (all(abs(step) * sqrt(h) <= 1e-9)) break  # in units of the width: the centre need not be exact
   }
   p <- plogis(t)
-  s <- 1 / sqrt(n * p * (1 - p) + 1 / tau^2)
-  out <- numeric(length(mu))
-  for (j in seq_along(mu)) {
-    h0 <- lk(t[j], mu[j], tau[j])
-    f <- function(z) exp(lk(t[j] + s[j] * z, mu[j], tau[j]) - h0)
-    a <- integrate(f, -Inf, 0, rel.tol = INNER_TOL, abs.tol = 0, subdivisions = 1000L, stop.on.error = FALSE)$value +
-      integrate(f, 0, Inf, rel.tol = INNER_TOL, abs.tol = 0, subdivisions = 1000L, stop.on.error = FALSE)$value
-    out[j] <- h0 + log(a * s[j])
+  list(t = t, s = 1 / sqrt(n * p * (1 - p) + 1 / tau^2), lk = lk)
+}
+
+n_inner_points <- 0
+## log L_i(mu, tau) for vectors mu, tau (same length), one study, all nodes at once. Where the
+## integrand is narrow (s <= INNER_SWITCH): the sinh-substituted trapezoidal rule centred at
+## the mode. Where it is wide (s > INNER_SWITCH, so tau > 2: a study with x near 0 or n, whose
+## kernel is flat at the mode), the kernel's turn can lie far from the mode; there a composite
+## Gauss-Legendre rule in theta, with unit panels across the region where the kernel bends
+## (|theta| <= 6 + log n) and panels doubling outwards up to a width of tau.
+## the panels of the composite rule for nodes with truncation points lo, hi: width 2 across
+## [ta, tb] = [-6 - log n, 6 + log n] (outside it n p (1 - p) < exp(-6): the log kernel is
+## straight), then widths 2, 4, 8, ... outwards, at most tau; clipped to [lo, hi]
+inner_panels <- function(n, lo, hi, tau) {
+  w0 <- 2
+  ta <- -6 - max(0, log(n)); tb <- 6 + max(0, log(n))
+  E <- seq(ta, tb, length.out = ceiling((tb - ta) / w0) + 1)
+  k1 <- pmax(0, ceiling(log2(tau / w0)))
+  g <- function(m, i) ifelse(m <= k1[i], w0 * (2^m - 1), w0 * (2^k1[i] - 1) + (m - k1[i]) * tau[i])
+  ginv <- function(d, i) ifelse(d <= w0 * (2^k1[i] - 1), log2(d / w0 + 1),
+                                k1[i] + (d - w0 * (2^k1[i] - 1)) / tau[i])
+  ix <- seq_along(lo)
+  side <- function(from, to, sign) {  # panels m = 1, 2, ... at distances [g(m - 1), g(m)] beyond
+    m0 <- pmax(1, ceiling(ginv(pmax(from, 0), ix)))  # the edge, meeting distances [from, to]
+    m1 <- ifelse(to > 0, ceiling(ginv(pmax(to, 0), ix)), 0)
+    cnt <- pmax(0, m1 - m0 + 1)
+    i <- rep.int(ix, cnt)
+    m <- m0[i] + sequence(cnt) - 1
+    list(i = i, d0 = g(m - 1, i), d1 = g(m, i))
   }
-  out
+  r <- side(lo - tb, hi - tb, 1)
+  l <- side(ta - hi, ta - lo, -1)
+  mk <- expand.grid(i = ix, k = seq_len(length(E) - 1))
+  mk <- mk[E[mk$k + 1] > lo[mk$i] & E[mk$k] < hi[mk$i], ]
+  node <- c(l$i, mk$i, r$i)
+  a <- c(ta - l$d1, E[mk$k], tb + r$d0)
+  b <- c(ta - l$d0, E[mk$k + 1], tb + r$d1)
+  a <- pmax(a, lo[node]); b <- pmin(b, hi[node])
+  keep <- b > a
+  list(node = node[keep], a = a[keep], b = b[keep])
+}
+
+log_inner <- function(x, n, mu, tau) {
+  md <- inner_mode(x, n, mu, tau)
+  t0 <- md$t; s <- md$s; lk <- md$lk
+  dlk <- function(t) x - n * plogis(t) - (t - mu) / tau^2
+  h0 <- lk(t0)
+  cut <- function(side) {  # where lk = h0 - DROP: Newton from outside the root
+    t <- t0 + side * s * sqrt(2 * INNER_DROP)
+    for (it in 1:100) {
+      step <- (lk(t) - h0 + INNER_DROP) / dlk(t)
+      t <- t - step
+      if (all(abs(step) <= 1e-3 * s)) break
+    }
+    t
+  }
+  lo <- cut(-1); hi <- cut(1)
+  out <- numeric(length(mu))
+  A <- which(s <= INNER_SWITCH)
+  if (length(A)) {
+    c <- pmin(s[A], 1)
+    h <- INNER_H / pmax(1, s[A])
+    klo <- ceiling(asinh((t0[A] - lo[A]) / c) / h)
+    khi <- ceiling(asinh((hi[A] - t0[A]) / c) / h)
+    m <- klo + khi + 1
+    j <- rep.int(seq_along(A), m)
+    u <- (sequence(m) - 1 - klo[j]) * h[j]
+    dz <- c[j] * sinh(u)
+    tt <- t0[A][j] + dz
+    v <- exp(x * tt - n * log1pexp(tt) - (t0[A][j] - mu[A][j] + dz)^2 / (2 * tau[A][j]^2) -
+             h0[A][j]) * cosh(u)
+    n_inner_points <<- n_inner_points + length(v)
+    S <- as.vector(rowsum(v, j, reorder = TRUE))
+    out[A] <- h0[A] + log(S * h * c)
+  }
+  B <- which(s > INNER_SWITCH)
+  if (length(B)) {
+    pn <- inner_panels(n, lo[B], hi[B], tau[B])
+    g <- glc(INNER_PANEL)
+    hw <- (pn$b - pn$a) / 2
+    tt <- as.vector(outer(g$x, hw) + rep(pn$a + hw, each = INNER_PANEL))
+    j <- rep(pn$node, each = INNER_PANEL)
+    v <- exp(x * tt - n * log1pexp(tt) - (tt - mu[B][j])^2 / (2 * tau[B][j]^2) - h0[B][j]) *
+      as.vector(outer(g$w, hw))
+    n_inner_points <<- n_inner_points + length(v)
+    out[B] <- h0[B] + log(as.vector(rowsum(v, j, reorder = TRUE)))
+  }
+  out - log(tau) - 0.5 * log(2 * pi)
+}
+
+## the same by integrate(), one call per node and half-line (for the check only)
+log_inner_integrate <- function(x, n, mu, tau) {
+  md <- inner_mode(x, n, mu, tau)
+  vapply(seq_along(mu), function(j) {
+    lk1 <- function(t) x * t - n * log1pexp(t) + dnorm(t, mu[j], tau[j], log = TRUE)
+    h0 <- lk1(md$t[j])
+    f <- function(z) exp(lk1(md$t[j] + md$s[j] * z) - h0)
+    a <- integrate(f, -Inf, 0, rel.tol = CHECK_TOL, abs.tol = 0, subdivisions = 1000L,
+                   stop.on.error = FALSE)$value +
+      integrate(f, 0, Inf, rel.tol = CHECK_TOL, abs.tol = 0, subdivisions = 1000L,
+                stop.on.error = FALSE)$value
+    h0 + log(a * md$s[j])
+  }, numeric(1))
 }
 
 make_model <- function(x, n, family, a, b, mu_prior) {
@@ -85,7 +213,11 @@ make_model <- function(x, n, family, a, b, mu_prior) {
   v0 <- 1 / (x + 0.5) + 1 / (n - x + 0.5)
   m0 <- sum(y0 / v0) / sum(1 / v0)
   s0 <- sqrt(1 / sum(1 / v0)) + if (length(x) > 1) sd(y0) else 1
-  c0 <- if (family == "uniform") a else 0.5
+  # scale of the tau axis: the DerSimonian-Laird estimate on the corrected logits, at least 0.5
+  tau_dl <- if (length(x) > 1)
+    sqrt(max(0, (sum((y0 - m0)^2 / v0) - (length(x) - 1)) /
+                (sum(1 / v0) - sum(1 / v0^2) / sum(1 / v0)))) else 0
+  c0 <- if (family == "uniform") a else max(0.5, tau_dl)
   # log joint density of (mu, tau) at paired vectors (prior x likelihood)
   lj <- function(mu, tau) {
     s <- lp(tau)
@@ -97,124 +229,140 @@ make_model <- function(x, n, family, a, b, mu_prior) {
     if (family == "uniform") list(t = a * u, d = rep(a, length(u)))
     else list(t = c0 * tan(pi * u / 2), d = c0 * pi / 2 / cos(pi * u / 2)^2)
   }
-  list(lj = lj, tau_map = tau_map, m0 = m0, s0 = s0, c0 = c0, family = family, a = a)
+  u_of_tau <- function(t) if (family == "uniform") t / a else 2 / pi * atan(t / c0)
+  # scale of the mu axis at a given tau: given a large tau, mu spreads over a width of tau
+  # (no wider than the prior's sd under a normal prior)
+  S <- function(tau) {
+    wide <- if (is.null(mu_prior)) tau else pmin(tau, mu_prior[2])
+    sqrt(s0^2 + wide^2)
+  }
+  list(lj = lj, tau_map = tau_map, u_of_tau = u_of_tau, S = S, m0 = m0, s0 = s0, c0 = c0,
+       family = family, a = a, x = x, n = n)
 }
 
-## product rule: mu nodes (with weights incl. jacobian), tau nodes; returns the node
-## values of the joint density relative to exp(ref)
-product <- function(M, mu, wmu, tau, wtau, ref) {
-  g <- expand.grid(a = seq_along(mu), b = seq_along(tau))
-  l <- M$lj(mu[g$a], tau[g$b])
-  list(mu = mu[g$a], tau = tau[g$b], w = wmu[g$a] * wtau[g$b], f = exp(l - ref), l = l)
+## a rule: nodes (mu, tau) and weights w (incl. jacobians); adds the log joint density l
+## and f = exp(l - ref)
+evaluate <- function(M, P, ref) {
+  P$l <- M$lj(P$mu, P$tau)
+  P$f <- exp(P$l - ref)
+  P
 }
 
-mu_full <- function(M, N) {
-  q <- gl(N)
-  list(x = M$m0 + M$s0 * tan(pi * q$x / 2), w = q$w * M$s0 * pi / 2 / cos(pi * q$x / 2)^2)
-}
-mu_below <- function(M, N, m) {  # (-Inf, m]: mu = m - s0 tan(pi v / 2), v in (0, 1)
-  q <- gl(N); v <- (q$x + 1) / 2
-  list(x = m - M$s0 * tan(pi * v / 2), w = q$w / 2 * M$s0 * pi / 2 / cos(pi * v / 2)^2)
-}
-tau_full <- function(M, N) {
-  q <- gl(N); u <- (q$x + 1) / 2
+## Every rule is Gauss-Legendre in mapped variables: u in (0, 1) for tau (tau = c0 tan(pi u / 2),
+## or MAX u), and, at each tau node, w in (-1, 1) for mu (mu = m0 + S(tau) tan(pi w / 2)),
+## on the whole range or on a part of it ([0, u(q)] for F_tau(q), [-1, w(q)] for F_mu(q)), so
+## that a quantile far in a heavy tail is integrated as well as one in the middle.
+tau_rule <- function(M, N, ua, ub) {
+  q <- glc(N); u <- ua + (ub - ua) * (q$x + 1) / 2
   tm <- M$tau_map(u)
-  list(x = tm$t, w = q$w / 2 * tm$d)
+  list(x = tm$t, w = q$w * (ub - ua) / 2 * tm$d)
 }
-tau_below <- function(M, N, t) {  # [0, t], linear
-  q <- gl(N)
-  list(x = t * (q$x + 1) / 2, w = q$w * t / 2)
+tau_full <- function(M, N) tau_rule(M, N, 0, 1)
+tau_below <- function(M, N, t) tau_rule(M, N, 0, M$u_of_tau(t))  # [0, t]
+w_of_mu <- function(M, m, tau) 2 / pi * atan((m - M$m0) / M$S(tau))
+## N mu nodes on w in [wa_j, wb_j] at each node j of the tau rule tt (wa, wb: scalars or one
+## per tau node); the weights are the products of the two rules' weights
+cond_rule <- function(M, N, tt, wa, wb) {
+  k <- length(tt$x)
+  wa <- rep_len(wa, k); wb <- rep_len(wb, k)
+  q <- glc(N)
+  w <- outer(q$x + 1, (wb - wa) / 2) + rep(wa, each = N)
+  Sj <- rep(M$S(tt$x), each = N)
+  list(mu = as.vector(M$m0 + Sj * tan(pi * w / 2)), tau = rep(tt$x, each = N),
+       w = as.vector(outer(q$w, (wb - wa) / 2) * Sj * pi / 2 / cos(pi * w / 2)^2) *
+           rep(tt$w, each = N))
+}
+joined <- function(...) {
+  r <- list(...)
+  list(mu = unlist(lapply(r, `[[`, "mu")), tau = unlist(lapply(r, `[[`, "tau")),
+       w = unlist(lapply(r, `[[`, "w")))
 }
 
-posterior <- function(x, n, family, a, b, mu_prior, level) {
+posterior <- function(x, n, family, a, b, mu_prior, level, N = N_BASE) {
   M <- make_model(x, n, family, a, b, mu_prior)
-  N <- N_BASE
-  mf <- mu_full(M, N); tf <- tau_full(M, N)
-  base <- product(M, mf$x, mf$w, tf$x, tf$w, 0)
+  base <- evaluate(M, cond_rule(M, N, tau_full(M, N), -1, 1), 0)
   ref <- max(base$l)
   base$f <- exp(base$l - ref)
   Z <- sum(base$w * base$f)
   probs <- c(0.5, (1 - level) / 2, 1 - (1 - level) / 2)
-  rough_q <- function(val, wt, p) {  # quantile of a weighted sample, a starting point only
-    o <- order(val); cw <- cumsum(wt[o]) / sum(wt)
-    val[o][which(cw >= p)[1]]
+  start_q <- function(val, wt, p) {  # a starting point only: the weighted nodes' distribution
+    o <- order(val); val <- val[o]; wt <- wt[o]  # function, interpolated between midpoints
+    cw <- (cumsum(wt) - wt / 2) / sum(wt)
+    approx(cw, val, p, rule = 2, ties = "ordered")$y
   }
-  Nfine <- as.integer(1.25 * N)
-  fine <- NULL
-  Z_fine <- function() {
-    if (is.null(fine)) {
-      mf2 <- mu_full(M, Nfine); tf2 <- tau_full(M, Nfine)
-      fine <<- product(M, mf2$x, mf2$w, tf2$x, tf2$w, ref)
+  Nfine <- as.integer(round(1.25 * N))
+  Z_fine <- NULL
+  Z_of <- function(NN) {
+    if (NN == N) return(Z)
+    if (is.null(Z_fine)) {
+      P <- evaluate(M, cond_rule(M, Nfine, tau_full(M, Nfine), -1, 1), ref)
+      Z_fine <<- sum(P$w * P$f)
     }
-    sum(fine$w * fine$f)
+    Z_fine
   }
+  # each returns c(F(q), F'(q)); F' by the rule of one dimension less at q
   F_mu <- function(m, NN = N) {
-    mb <- mu_below(M, NN, m); tt <- tau_full(M, NN)
-    P <- product(M, mb$x, mb$w, tt$x, tt$w, ref)
-    if (NN == N) sum(P$w * P$f) / Z else sum(P$w * P$f) / Z_fine()
-  }
-  f_mu <- function(m) {
-    tt <- tau_full(M, N)
-    sum(tt$w * exp(M$lj(rep(m, length(tt$x)), tt$x) - ref)) / Z
+    tt <- tau_full(M, NN)
+    P <- evaluate(M, cond_rule(M, NN, tt, -1, w_of_mu(M, m, tt$x)), ref)
+    d <- sum(tt$w * exp(M$lj(rep(m, length(tt$x)), tt$x) - ref))
+    c(sum(P$w * P$f), d) / Z_of(NN)
   }
   F_tau <- function(t, NN = N) {
-    mm <- mu_full(M, NN); tb <- tau_below(M, NN, t)
-    P <- product(M, mm$x, mm$w, tb$x, tb$w, ref)
-    if (NN == N) sum(P$w * P$f) / Z else sum(P$w * P$f) / Z_fine()
+    P <- evaluate(M, cond_rule(M, NN, tau_below(M, NN, t), -1, 1), ref)
+    D <- evaluate(M, cond_rule(M, NN, list(x = t, w = 1), -1, 1), ref)
+    c(sum(P$w * P$f), sum(D$w * D$f)) / Z_of(NN)
   }
-  f_tau <- function(t) {
-    mm <- mu_full(M, N)
-    sum(mm$w * exp(M$lj(mm$x, rep(t, length(mm$x))) - ref)) / Z
-  }
-  newton <- function(Fn, fn, q, p, lower = -Inf) {
-    for (it in 1:12) {
-      step <- (Fn(q) - p) / fn(q)
-      qn <- q - step
-      if (qn <= lower) qn <- (q + lower) / 2
-      q <- qn
-      if (abs(step) < 1e-11 * (1 + abs(q))) break
-    }
-    q
-  }
-  mu_q <- sapply(probs, function(p) newton(F_mu, f_mu, rough_q(base$mu, base$w * base$f, p), p))
-  mu_chk <- sapply(seq_along(probs), function(j) abs(F_mu(mu_q[j], Nfine) - probs[j]) / f_mu(mu_q[j]))
-  tau_q <- sapply(probs, function(p) newton(F_tau, f_tau, rough_q(base$tau, base$w * base$f, p),
-                                            p, lower = 0))
-  tau_chk <- sapply(seq_along(probs), function(j) abs(F_tau(tau_q[j], Nfine) - probs[j]) / f_tau(tau_q[j]))
-  # predictive: theta_new | mu, tau ~ N(mu, tau^2); the mu axis split at t, so that the
-  # kernel pnorm(t, mu, tau) is smooth on each side but for a layer of width tau at the end
+  # predictive: theta_new | mu, tau ~ N(mu, tau^2). At each tau node the mu axis is split at
+  # t and at t -/+ d, d = min(8 tau, s0), so that the layer where pnorm(t, mu, tau) turns
+  # has rules of its own. F' = E dnorm(t, mu, tau), on the same nodes.
   F_new <- function(t, NN = N) {
     tt <- tau_full(M, NN)
-    mb <- mu_below(M, NN, t)
-    ma <- mu_below(M, NN, -t)
-    ma$x <- -ma$x  # [t, Inf)
-    Pb <- product(M, mb$x, mb$w, tt$x, tt$w, ref)
-    Pa <- product(M, ma$x, ma$w, tt$x, tt$w, ref)
-    s <- sum(Pb$w * Pb$f * pnorm(t, Pb$mu, Pb$tau)) + sum(Pa$w * Pa$f * pnorm(t, Pa$mu, Pa$tau))
-    s / if (NN == N) Z else Z_fine()
+    d <- pmin(8 * tt$x, M$s0)
+    cuts <- cbind(-1, w_of_mu(M, t - d, tt$x), w_of_mu(M, t, tt$x), w_of_mu(M, t + d, tt$x), 1)
+    P <- evaluate(M, do.call(joined, lapply(1:4, function(j)
+      cond_rule(M, NN, tt, cuts[, j], cuts[, j + 1]))), ref)
+    c(sum(P$w * P$f * pnorm(t, P$mu, P$tau)), sum(P$w * P$f * dnorm(t, P$mu, P$tau))) / Z_of(NN)
   }
-  secant <- function(Fn, q0, q1, p) {
-    f0 <- Fn(q0) - p
-    for (it in 1:30) {
-      f1 <- Fn(q1) - p
-      if (f1 == f0) break
-      q2 <- q1 - f1 * (q1 - q0) / (f1 - f0)
-      q0 <- q1; f0 <- f1; q1 <- q2
-      if (abs(q1 - q0) < 1e-11 * (1 + abs(q1))) break
+  newton <- function(Fn, q, p, lower = -Inf) {  # safeguarded: F is increasing
+    lo <- lower; hi <- Inf
+    for (it in 1:60) {
+      v <- Fn(q)
+      if (v[1] < p) lo <- q else hi <- q
+      step <- (v[1] - p) / v[2]
+      qn <- q - step
+      # quadratic convergence: a step this small leaves an error of order step^2
+      if (is.finite(qn) && abs(step) < 1e-8 * (1 + abs(q))) return(qn)
+      if (!is.finite(qn) || qn < lo || qn > hi) {  # outside the bracket: bisect, or widen
+        qn <- if (is.finite(lo) && is.finite(hi)) (lo + hi) / 2
+              else if (is.finite(lo)) q + max(1, abs(q)) else q - max(1, abs(q))
+      }
+      q <- qn
     }
-    q1
+    stop("no convergence to the quantile ", p)
   }
-  new_q <- sapply(probs, function(p) {
-    q0 <- rough_q(base$mu + base$tau * qnorm(p), base$w * base$f, p)
-    q0 <- if (p == 0.5) mu_q[1] else q0
-    secant(F_new, q0, q0 + 0.01 * M$s0, p)
-  })
-  new_chk <- sapply(seq_along(probs), function(j) {
-    dens <- sum(base$w * base$f * dnorm(new_q[j], base$mu, base$tau)) / Z  # approximate
-    abs(F_new(new_q[j], Nfine) - probs[j]) / dens
-  })
+  wf <- base$w * base$f
+  mu_q <- sapply(probs, function(p) newton(F_mu, start_q(base$mu, wf, p), p))
+  tau_q <- sapply(probs, function(p) newton(F_tau, start_q(base$tau, wf, p), p, lower = 0))
+  G_new <- function(t) sum(wf * pnorm(t, base$mu, base$tau)) / Z  # base rule: a start only
+  new_q <- sapply(probs, function(p)
+    newton(F_new, uniroot(function(t) G_new(t) - p, range(base$mu), tol = 1e-6)$root, p))
+  check <- function(Fn, q) max(sapply(seq_along(probs), function(j) {  # relative where |q| > 1
+    v <- Fn(q[j], Nfine)
+    abs(v[1] - probs[j]) / v[2] / max(1, abs(q[j]))
+  }))
+  # the inner integrals against integrate(), at nodes of the base rule
+  set.seed(20240601)
+  pick <- unique(c(sample.int(length(base$w), CHECK_NODES[["posterior"]], replace = TRUE,
+                              prob = wf),
+                   sample.int(length(base$w), CHECK_NODES[["uniform"]])))
+  inner_chk <- max(vapply(seq_along(x), function(i) {
+    fast <- log_inner(x[i], n[i], base$mu[pick], base$tau[pick])
+    slow <- log_inner_integrate(x[i], n[i], base$mu[pick], base$tau[pick])
+    max(abs(expm1(fast - slow)))
+  }, numeric(1)))
   list(mu = mu_q, tau = tau_q, predictive = new_q,
-       check = c(mu = max(mu_chk), tau = max(tau_chk), predictive = max(new_chk)))
+       check = c(mu = check(F_mu, mu_q), tau = check(F_tau, tau_q),
+                 predictive = check(F_new, new_q), inner = inner_chk))
 }
 
 ## ---------------------------------------------------------------- JSON writer
@@ -249,16 +397,22 @@ datasets <- list(
   b2 = list(x = c(2, 9), n = c(15, 14)),
   b3_edges = list(x = c(0, 5, 11), n = c(12, 20, 11)),
   b3_pseudo = list(x = c(5.1, 3, 8.4), n = c(17, 22, 14)),
-  b6 = list(x = c(4, 7, 1, 12, 6, 15), n = c(20, 18, 25, 30, 9, 40))
+  b6 = list(x = c(4, 7, 1, 12, 6, 15), n = c(20, 18, 25, 30, 9, 40)),
+  b20 = list(x = c(3, 12, 0, 25, 5, 9, 2, 30, 4, 14, 1, 8, 22, 3, 20, 5, 16, 2, 9, 28),
+             n = c(45, 60, 28, 110, 52, 75, 31, 140, 48, 66, 19, 80, 95, 40, 160, 58, 70, 25, 88, 120)),
+  b6_homog = list(x = c(12, 15, 11, 14, 13, 12), n = c(100, 120, 95, 110, 105, 98)),
+  b5_hetero = list(x = c(2, 38, 9, 51, 20), n = c(60, 45, 70, 58, 41))
 )
 hn <- list("half-normal", 1, NA)
 all_priors <- list(hn, list("half-cauchy", 0.5, NA), list("half-t", 1, 3),
                    list("exponential", 2, NA), list("uniform", 4, NA))
-## (dataset, tau prior, mu prior): every family on the k = 3 set with x = 0 and x = n
+## (dataset, tau prior, mu prior): k = 1, 2, 3, 6, 20; every family on the k = 3 set with
+## x = 0 and x = n; a normal mu prior; pseudo-counts; tau near 0 (b6_homog) and large (b5_hetero)
 plan <- c(
   list(list("b1", hn, NULL), list("b2", hn, NULL), list("b3_pseudo", hn, NULL),
        list("b6", hn, NULL), list("b3_edges", hn, c(0, 2))),
-  lapply(all_priors, function(p) list("b3_edges", p, NULL)))
+  lapply(all_priors, function(p) list("b3_edges", p, NULL)),
+  list(list("b20", hn, NULL), list("b6_homog", hn, NULL), list("b5_hetero", hn, NULL)))
 prior_text <- function(p) if (p[[1]] == "half-t") sprintf("half-t:%g,%g", p[[2]], p[[3]]) else sprintf("%s:%g", p[[1]], p[[2]])
 
 ## optional arguments: the numbers of the plan entries to compute (for a split run; the
@@ -285,18 +439,28 @@ if (length(args) && args[1] == "join") {
     mu_prior = if (is.null(mp)) "flat" else sprintf("normal:%g,%g", mp[1], mp[2]),
     level = level), lapply(r[c("mu", "tau", "predictive")], I),
     list(check = as.list(r$check)))
-  cat(dn, prior_text(tp), if (is.null(mp)) "flat" else "normal",
-      sprintf("%.1fs", proc.time()[["elapsed"]] - t0), "check", format(r$check, digits = 2), "\n")
+  cat(sprintf("%2d %-9s %-15s %-6s %6.1fs  check %s\n", ix, dn, prior_text(tp),
+              if (is.null(mp)) "flat" else "normal", proc.time()[["elapsed"]] - t0,
+              paste(names(r$check), format(r$check, digits = 2), collapse = " ")))
   part <- sprintf("bayes_binomial_reference_part%02d.json", ix)  # each case as it is done
   writeLines(to_json(list(meta = NULL, binomial = cases[length(cases)])), part, useBytes = TRUE)
 }
 
 meta <- list(
   R = R.version.string, jsonlite = as.character(packageVersion("jsonlite")),
-  method = paste("per-study likelihood by integrate(rel.tol = 1e-10) over theta_i;",
-                 sprintf("mu and tau by %d x %d Gauss-Legendre product rules on tangent-mapped axes;", N_BASE, N_BASE),
-                 "mu and tau quantiles by Newton steps on freshly integrated distribution functions,",
-                 "predictive quantiles by secant steps; check = implied quantile error with 1.25x the points"),
+  method = paste(
+    "per-study likelihood L_i(mu, tau) over theta_i, all nodes at once: where the integrand's",
+    sprintf("curvature scale s <= %g, the trapezoidal rule in u after theta = mode + min(s, 1) sinh(u),", INNER_SWITCH),
+    sprintf("step %g / max(1, s); elsewhere composite %d-point Gauss-Legendre in theta (panels of", INNER_H, INNER_PANEL),
+    "width 2 over |theta| <= 6 + log n, doubling outwards up to tau); both cut where the log",
+    sprintf("integrand is %g below its peak. mu and tau by Gauss-Legendre rules of %d x %d points,", INNER_DROP, N_BASE, N_BASE),
+    "tau = c0 tan(pi u / 2) (MAX u under a uniform prior), mu = m0 + sqrt(s0^2 + tau^2) tan(pi w / 2)",
+    "at each tau; quantiles by Newton steps on freshly integrated distribution functions (the",
+    "predictive's with the mu axis split at t and t -/+ min(8 tau, s0)). check: mu, tau,",
+    sprintf("predictive = implied quantile error with %d x %d points, relative where |q| > 1;",
+            round(1.25 * N_BASE), round(1.25 * N_BASE)),
+    sprintf("inner = largest relative difference of L_i from integrate(rel.tol = %g) at %d nodes",
+            CHECK_TOL, sum(CHECK_NODES))),
   quantities = "each of mu, tau, predictive: c(median, lower, upper) of the central interval at level (logit scale)")
 
 if (length(args) && args[1] != "join") quit(save = "no")

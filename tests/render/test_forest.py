@@ -427,6 +427,7 @@ save_figure(fig, sys.argv[1])
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+@pytest.mark.slow
 def test_output_is_byte_identical_across_runs(tmp_path, suffix):
     script = SCRIPT.format(tests=str(HERE))
     outputs = []
@@ -466,6 +467,7 @@ def pdf_strings(data: bytes) -> str:
     return "\n".join(shown)
 
 
+@pytest.mark.slow
 def test_pdf_keeps_text_as_text(tmp_path, studies):
     fig, _, _ = draw(studies)
     data = save_figure(fig, tmp_path / "f.pdf").read_bytes()

@@ -93,6 +93,7 @@ def test_without_an_index_study(tmp_path):
     assert ">No index<" in svg
 
 
+@pytest.mark.slow
 def test_same_svg_bytes_across_runs(tmp_path):
     outputs = []
     for seed in ("0", "12345"):

@@ -23,6 +23,10 @@ from metaview.report.bayes import (
 from metaview.report.compose import compose, pct_ci, pct_range, short_name
 from metaview.report.doc import Table
 
+#: each test builds a report or a Bayesian fit of every analysis
+pytestmark = pytest.mark.slow
+
+
 TOL = 1e-9
 
 
