@@ -8,29 +8,36 @@ Model: ``x_i ~ Bin(n_i, expit(theta_i))``, ``theta_i ~ N(mu, tau^2)``, priors on
 Layout of the integration:
 
 - ``tau`` on the Chebyshev points of ``u`` in (0, 1), ``tau = c u / (1 - u)`` (``MAX u``
-  under a uniform prior), as in the normal-normal model;
+  under a uniform prior), ``c`` the upper quartile of tau in a normal-normal pilot fit on
+  the corrected logits;
 - at each ``tau`` node, ``mu`` given ``tau`` on its own interval, which reaches 36 (in log
   density) below the peak of that conditional posterior and of every leave-one-study-out
-  version of it. The conditional log density is concave and smooth; it is represented by
-  its interpolating polynomial at Chebyshev points of the interval (a polynomial fit to a
-  smooth concave function converges fast and keeps its relative accuracy in the tails), so
-  that every later integral over ``mu`` (distribution functions, convolutions) costs
-  polynomial evaluations, not likelihoods;
-- the predictive ``theta_new`` and every study's shrunken ``theta_i``: given ``tau``, the
-  predictive density (the conditional posterior of ``mu`` convolved with ``N(0, tau^2)``)
-  and the leave-one-out predictive densities are again log-concave; they are computed at
-  Chebyshev points of the predictive interval and represented by their log polynomials.
-  ``theta_i``'s posterior is ``l_i(theta)`` times its leave-one-out predictive.
+  version of it (found with Laplace approximations of the ``L_i``). These log densities are
+  concave and smooth; each is represented by its interpolating polynomial at Chebyshev
+  points of ``x`` in [-1, 1] with ``mu = m + beta sinh(alpha (x - x0))`` (:class:`_Map`:
+  points concentrated at the mode where the interval is long against the sd, a straight
+  line otherwise), so that every later integral over ``mu`` (distribution functions,
+  convolutions) costs polynomial evaluations, not likelihoods;
+- the predictive ``theta_new``: given ``tau``, the conditional posterior of ``mu`` convolved
+  with ``N(0, tau^2)`` (by quadrature over ``mu`` where ``tau`` is wide against it, by
+  Gauss-Hermite over the kernel where narrow), again log-concave and held by its log
+  polynomial on the predictive interval; the same for each leave-one-out set;
+- each study's shrunken ``theta_i``: given ``tau``, ``l_i(theta)`` times its leave-one-out
+  predictive density, a log-concave density held on the part of the predictive interval
+  where it is within 36 of its peak; its posterior is the mixture of these over ``tau``.
 
 ``L_i`` itself is computed by Gauss-Hermite quadrature centred at the mode of the integrand
-and scaled by its curvature; for a study with fewer than 3 events or non-events and a
-``tau`` wide against the spread of its likelihood (where that rule is poor: the integrand is
-then a Gaussian cut off by the likelihood's edge), by a Gauss-Jacobi rule of the likelihood
-in ``p = expit(theta)`` (or, under 1 event or non-event, of ``d l / d theta`` after taking
-the exponential factor into the normal density), which is exact in that limit.
+and scaled by its curvature (12 to 32 points, fewer the more events and non-events the
+study has). For a study with fewer than 3 events or non-events, where the integrand is a
+normal density cut off by the likelihood's edge when ``tau`` is wide, by Gauss-Legendre
+rules on either side of the mode out to where the log integrand has fallen by 40, on
+points spaced geometrically from the mode; for one with no events (or only events), wide
+``tau`` and the normal density centred left of the edge, as ``E Phi((Y - mu) / tau)`` with
+``expit(Y) ~ Beta(1, n)`` by a Gauss rule of ``Y`` (:func:`_edge_rule`).
 
-Every series is checked a posteriori (its last quarter against its largest coefficient) and
-the points are doubled where that check fails.
+Every log-density series is checked a posteriori where it weighs (how far its last quarter
+moves the density, relative to its peak) and its points are doubled where that check
+fails; the tau density's series as in the normal-normal model.
 """
 
 from __future__ import annotations
@@ -523,29 +530,6 @@ def _log_integral(lp: Array, cmap: _Map, nm: int = 128) -> Array:
     xm, w, _ = _b._fejer(nm)
     out: Array = np.log(np.einsum("m,mb->b", w, np.exp(f - top) * cmap.dmu(xm[:, None]))) + top
     return out
-
-
-def _series_quantiles(coef: Array, probs: Array, nodes: Array, weights: Array) -> Array:
-    """:func:`bayes._cheb_quantiles` for the columns of ``coef`` (densities' Chebyshev series,
-    (M, K)) at once: (K, Q) points in [-1, 1]."""
-    K, Q = coef.shape[1], probs.size
-    cdf = _b._cheb_integral(coef)  # (M + 1, K)
-    total = cdf.sum(axis=0)
-    order = np.argsort(nodes)
-    cum = np.cumsum(weights[order], axis=0)
-    x0 = np.array([np.interp(probs * cum[-1, j], cum[:, j], nodes[order]) for j in range(K)])
-    target = (probs[None, :] * total[:, None]).ravel()
-    m = np.arange(cdf.shape[0])
-
-    def fun(xa: Array, rows: Array) -> tuple[Array, Array, None]:
-        j = rows // Q
-        T = np.cos(np.multiply.outer(np.arccos(np.clip(xa, -1.0, 1.0)), m))
-        return (np.einsum("rm,mr->r", T, cdf[:, j]) - target[rows],
-                np.einsum("rm,mr->r", T[:, :-1], coef[:, j]), None)
-
-    x = _b._bracketed_newton(fun, x0.ravel(), np.full(K * Q, -1.0), np.full(K * Q, 1.0),
-                             atol=1e-13, ftol=1e-15 * float(np.abs(total).max()))
-    return x.reshape(K, Q)
 
 
 # ------------------------------------------------------------------ mixtures of columns
