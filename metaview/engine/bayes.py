@@ -7,18 +7,18 @@ Two models, both with ``theta_i ~ N(mu, tau^2)`` and the same priors:
   ``tau`` (the direct algorithm of Röver 2020, J Stat Softw 93(6), with quadrature in
   place of its discretisation);
 - binomial-normal: ``x_i ~ Bin(n_i, expit(theta_i))``; each study's ``theta_i`` is
-  integrated out by adaptive Gauss-Hermite quadrature, then ``mu`` and ``tau`` on a
-  two-dimensional product rule. ``x_i`` need not be an integer (pseudo-counts
-  ``estimate * total``).
+  integrated out, then ``mu`` given ``tau`` and ``tau`` (:mod:`metaview.engine._binomial`).
+  ``x_i`` need not be an integer (pseudo-counts ``estimate * total``).
 
-The outer integrals use Chebyshev points of the first kind (Fejér's rule) on a transformed
-axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1) and ``c`` the posterior median of ``tau``
-from a pilot pass (``tau = MAX u`` under a uniform prior), and, for the binomial model,
-``mu = m + s x / (1 - x^2)`` with ``x`` in (-1, 1) (heavy tails become smooth ends). The
-interpolating Chebyshev series of a marginal density is integrated exactly to give its
-distribution function, whose quantiles are found by bisection; mixtures of normals are
-inverted by safeguarded Newton steps. The number of points is doubled until every reported
-quantile changes by less than ``tol`` (absolute, on the pooling scale), so that the
+For the normal-normal model the integral over ``tau`` uses Chebyshev points of the first
+kind (Fejér's rule) on a transformed axis: ``tau = c u / (1 - u)`` with ``u`` in (0, 1)
+and ``c`` the 0.8 quantile of ``tau`` from a pilot pass (``tau = MAX u`` under a uniform
+prior). The interpolating Chebyshev series of the tau density is integrated exactly to
+give its distribution function; quantiles of such series and of the normal mixtures (mu,
+theta_new and every shrunken effect given tau are normal) are found by one safeguarded
+Newton-Halley solver (:func:`_bracketed_newton`). The number of points is doubled until
+the last quarter of the series of the tau density, and of the density times mu's
+conditional mean, is below ``max(10 tol, 1e-9)`` of its largest coefficient, so that the
 reported figures are accurate to about ``tol``.
 
 Everything here is a pure function of arrays; options arrive already parsed
@@ -278,10 +278,29 @@ def _gauss_hermite(n: int) -> tuple[Array, Array]:
     return z, w
 
 
-def _cheb_eval(coef: Array, x: Array) -> Array:
-    """Chebyshev series at points ``x`` in [-1, 1] (vectorised: T_m(x) = cos(m arccos x))."""
-    theta = np.arccos(np.clip(x, -1.0, 1.0))
-    return np.cos(np.multiply.outer(theta, np.arange(coef.size))) @ coef
+@lru_cache(maxsize=32)
+def _bary_weights(n: int) -> Array:
+    """Barycentric weights of the ``n`` Chebyshev points of the first kind (in the order of
+    :func:`_fejer`)."""
+    j = np.arange(n)
+    out: Array = np.where(j % 2 == 0, 1.0, -1.0) * np.sin(np.pi * (j + 0.5) / n)
+    return out
+
+
+def _cheb_interp(values: Array, x: Array) -> Array:
+    """The polynomial through ``values`` at the points of :func:`_fejer` (the series
+    ``C @ values``), at points ``x`` in [-1, 1]: the barycentric formula (stable, and
+    exact at the points themselves)."""
+    n = values.shape[0]
+    d = np.subtract.outer(x, _fejer(n)[0])
+    hit = d == 0.0
+    d[hit] = 1.0
+    r = _bary_weights(n) / d
+    out = (r @ values) / r.sum(axis=1).reshape((-1,) + (1,) * (values.ndim - 1))
+    if hit.any():
+        rows, cols = np.nonzero(hit)
+        out[rows] = values[cols]
+    return out
 
 
 def _cheb_integral(coef: Array) -> Array:
@@ -299,16 +318,86 @@ def _cheb_integral(coef: Array) -> Array:
     return out
 
 
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _bracketed_newton(fun, x: Array, lo: Array, hi: Array, *, atol: float, rtol: float = 0.0,
+                      ftol: float = 0.0, accept: Array | None = None,
+                      max_iter: int = 200) -> Array:
+    """Roots of increasing functions, one per element of ``x`` (the starting points).
+
+    ``fun(x, rows)`` gives ``(F, dF, d2F)`` at the points ``x`` of ``rows`` (the indices of
+    the roots still moving); ``d2F`` may be None. Each step is Newton's, or Halley's where
+    ``d2F`` is given and its correction is modest; ``[lo, hi]`` brackets the root and
+    narrows with every evaluation, and a step that leaves the bracket or does not halve the
+    one before is replaced by bisection. A root is done when ``|F| <= ftol`` (kept), when its
+    step or its bracket is within ``atol + rtol |x|``, or after a Halley step no longer than
+    ``accept`` (per root; the error after such a step is of the order of its cube).
+    """
+    x = np.array(x, dtype=float)
+    lo = np.array(lo, dtype=float)
+    hi = np.array(hi, dtype=float)
+    last = np.abs(hi - lo)
+    rows = np.arange(x.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(max_iter):
+            xa = x[rows]
+            F, d1, d2 = fun(xa, rows)
+            below = F < 0
+            la = np.where(below, xa, lo[rows])
+            ha = np.where(below, hi[rows], xa)
+            step = F / d1
+            if d2 is not None:
+                den = 1.0 - 0.5 * step * d2 / d1
+                halley = den > 0.5
+                step = np.where(halley, step / den, step)
+            new = xa - step
+            tol = atol + rtol * np.abs(xa)
+            # a step within the tolerance is the last (it may not even move x)
+            small = np.abs(step) <= tol
+            bad = ~small & (~np.isfinite(new) | (new <= la) | (new >= ha)
+                            | (np.abs(2.0 * step) > last[rows]))
+            new = np.where(bad, 0.5 * (la + ha), new)
+            last[rows] = np.where(bad, 0.5 * (ha - la), np.abs(step))
+            exact = np.abs(F) <= ftol
+            done = exact | small | (np.abs(new - xa) <= tol) | (ha - la <= tol)
+            if accept is not None and d2 is not None:
+                done |= halley & ~bad & (np.abs(step) <= accept[rows])
+            x[rows] = np.where(exact, xa, new)
+            lo[rows] = la
+            hi[rows] = ha
+            rows = rows[~done]
+            if rows.size == 0:
+                break
+    return x
+
+
+def _cheb_derivative(coef: Array) -> Array:
+    """Coefficients of the derivative of the Chebyshev series ``coef`` (one shorter):
+    ``d_k = 2 sum_{j > k, j - k odd} j c_j``, halved for ``k = 0``."""
+    n = coef.size
+    jc = 2.0 * np.arange(n) * coef
+    out = np.zeros(n)
+    for parity in (0, 1):  # d_k sums the j c_j of the other parity above k
+        idx = np.arange(parity, n, 2)
+        tail = np.cumsum(jc[idx][::-1])[::-1]  # sum over idx >= i
+        # d at k = idx - 1 (k of the other parity) takes every j in idx from there on
+        k = idx - 1
+        ok = k >= 0
+        out[k[ok]] = tail[ok]
+    out[0] *= 0.5
+    return out[: max(n - 1, 1)]
+
+
 def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
                     weights: Array | None = None) -> Array:
     """Points x in [-1, 1] where the integral from -1 of the Chebyshev series ``coef``
-    (a density) reaches ``probs`` times its total: safeguarded Newton on the integrated
+    (a density) reaches ``probs`` times its total: safeguarded Halley steps on the integrated
     series, started from the cumulative quadrature weights when given."""
     cdf = _cheb_integral(coef)
+    dcoef = _cheb_derivative(coef)
     total = float(np.sum(cdf))  # the series at x = 1
     target = np.asarray(probs, dtype=float) * total
-    lo = np.full(target.shape, -1.0)
-    hi = np.full(target.shape, 1.0)
     if nodes is not None and weights is not None:
         order = np.argsort(nodes)
         cum = np.cumsum(weights[order])
@@ -316,72 +405,94 @@ def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
     else:
         x = np.zeros(target.shape)
     m = np.arange(cdf.size)
-    for _ in range(100):
-        T = np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), m))
-        F = T @ cdf - target
-        f = T[:, :-1] @ coef
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = x - F / f
-        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        exact = np.abs(F) <= 1e-15 * abs(total)
-        done = (np.abs(new - x) <= 1e-13) | exact | (hi - lo <= 1e-13)
-        x = np.where(exact, x, new)
-        if done.all():
-            break
-    return x
+    n1, n2 = coef.size, dcoef.size
+
+    def fun(xa: Array, rows: Array) -> tuple[Array, Array, Array]:
+        T = np.cos(np.multiply.outer(np.arccos(np.clip(xa, -1.0, 1.0)), m))
+        return T @ cdf - target[rows], T[:, :n1] @ coef, T[:, :n2] @ dcoef
+
+    return _bracketed_newton(fun, x, np.full(target.shape, -1.0), np.full(target.shape, 1.0),
+                             atol=1e-13, ftol=1e-15 * abs(total),
+                             accept=np.full(target.shape, 1e-7))
+
+
+def _mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
+    """Quantiles (G, Q) of G normal mixtures ``sum_j w_j N(means[g, j], sds[g, j]^2)`` at
+    ``probs`` (G, Q) or (Q,).
+
+    ``w`` is (n,), shared, or (G, n); each row sums to 1. Halley steps from the
+    Cornish-Fisher quantile of the mixture's first four moments, safeguarded by bisection
+    within a bracket that always holds the root (the smallest and the largest component
+    quantile); a root is taken after a Halley step below 1e-4 of the smallest component sd
+    (its error is then below about 1e-13 of that sd).
+    """
+    from scipy.special import ndtr, ndtri
+
+    G = means.shape[0]
+    p = np.broadcast_to(np.asarray(probs, dtype=float), (G, np.shape(probs)[-1]))
+    Q = p.shape[1]
+    zp = ndtri(p)
+    comp_q = means[:, None, :] + sds[:, None, :] * zp[..., None]  # (G, Q, n)
+    lo = comp_q.min(axis=2)
+    hi = comp_q.max(axis=2)
+    wg = w if w.ndim == 2 else w[None, :]
+    mean = np.sum(wg * means, axis=1)
+    d = means - mean[:, None]
+    s2 = sds * sds
+    var = np.maximum(np.sum(wg * (s2 + d * d), axis=1), 1e-300)
+    sd = np.sqrt(var)
+    g1 = np.sum(wg * d * (d * d + 3.0 * s2), axis=1) / (var * sd)
+    g2 = np.sum(wg * (d * d * (d * d + 6.0 * s2) + 3.0 * s2 * s2), axis=1) / (var * var) - 3.0
+    g1, g2 = g1[:, None], g2[:, None]
+    cf = (zp + (zp * zp - 1.0) * g1 / 6.0 + (zp**3 - 3.0 * zp) * g2 / 24.0
+          - (2.0 * zp**3 - 5.0 * zp) * g1 * g1 / 36.0)
+    x0 = np.where(np.isfinite(cf), mean[:, None] + sd[:, None] * cf, mean[:, None])
+    x0 = np.clip(x0, lo, hi)
+    accept = np.repeat(1e-4 * sds.min(axis=1), Q)
+    pr = p.ravel()
+    inv = 1.0 / sds
+
+    def fun(xa: Array, rows: Array) -> tuple[Array, Array, Array]:
+        g = rows // Q
+        iv = inv[g]
+        z = (xa[:, None] - means[g]) * iv
+        e = np.exp(-0.5 * z * z) * iv
+        if w.ndim == 1:
+            return ndtr(z) @ w - pr[rows], e @ w * _INV_SQRT_2PI, (e * z * iv) @ w * -_INV_SQRT_2PI
+        wr = w[g]
+        return (np.einsum("rj,rj->r", ndtr(z), wr) - pr[rows],
+                np.einsum("rj,rj->r", e, wr) * _INV_SQRT_2PI,
+                np.einsum("rj,rj->r", e * z * iv, wr) * -_INV_SQRT_2PI)
+
+    x = _bracketed_newton(fun, x0.ravel(), lo.ravel(), hi.ravel(), atol=1e-12, rtol=1e-12,
+                          ftol=1e-15, accept=accept)
+    return x.reshape(G, Q)
+
+
+def _weighty(w: Array, mass: float = 1e-15) -> Array:
+    """The components of a mixture (weights ``w``) without the lightest ones that together
+    weigh at most ``mass`` of the total."""
+    s = np.sort(w)
+    light = np.cumsum(s) <= mass * s.sum()
+    return w > s[light][-1] if light.any() else np.ones(w.shape, dtype=bool)
 
 
 def mixture_quantiles(w: Array, means: Array, sds: Array, probs: ArrayLike) -> Array:
     """Quantiles of normal mixtures: ``sum_j w_j N(means[q, j], sds[q, j]^2)`` at ``probs[q]``.
 
     ``w`` (n,) sums to 1; ``means`` and ``sds`` are (Q, n) or (n,) (then shared by all
-    probabilities). Newton steps from the moment-matched normal's quantile, safeguarded by
-    bisection within a bracket that always holds the root (between the smallest and the
-    largest component quantile).
+    probabilities). The lightest components, 1e-15 of the weight together, are left out.
     """
-    from scipy.special import ndtr, ndtri
-
     p = np.atleast_1d(np.asarray(probs, dtype=float))
-    use = w > 1e-15 * w.max()
+    use = _weighty(w)
     w = w[use] / w[use].sum()
-    means = means[..., use]
-    sds = sds[..., use]
-    if means.ndim == 1:
-        means = np.broadcast_to(means, (p.size, w.size))
-    if sds.ndim == 1:
-        sds = np.broadcast_to(sds, (p.size, w.size))
-    zp = ndtri(p)
-    comp_q = means + sds * zp[:, None]
-    lo = comp_q.min(axis=1)
-    hi = comp_q.max(axis=1)
-    mean = means @ w
-    sd = np.sqrt(np.maximum((sds**2 + means**2) @ w - mean**2, 0.0))
-    x = np.clip(mean + sd * zp, lo, hi)
-    step_old = hi - lo
-    for _ in range(200):
-        zz = (x[:, None] - means) / sds
-        F = ndtr(zz) @ w - p
-        f = (np.exp(-0.5 * zz * zz) / sds) @ w * 0.3989422804014327
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = F / f
-        new = x - step
-        # bisect when Newton leaves the bracket or does not halve the step
-        bad = (~np.isfinite(new) | (new <= lo) | (new >= hi)
-               | (np.abs(2.0 * step) > np.abs(step_old)))
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        step_old = np.where(bad, 0.5 * (hi - lo), step)
-        exact = np.abs(F) <= 1e-15
-        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
-                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
-        x = np.where(exact, x, new)
-        if conv.all():
-            break
-    return x
+    means = np.asarray(means, dtype=float)[..., use]
+    sds = np.asarray(sds, dtype=float)[..., use]
+    if means.ndim == 1 and sds.ndim == 1:
+        return _mixture_quantiles(w, means[None, :], sds[None, :], p)[0]
+    means = np.broadcast_to(means, (p.size, w.size))
+    sds = np.broadcast_to(sds, (p.size, w.size))
+    return _mixture_quantiles(w, means, sds, p[:, None])[:, 0]
 
 
 def _tau_axis(u: Array, c: float, prior: TauPrior) -> tuple[Array, Array]:
@@ -430,13 +541,11 @@ class _Pass:
     summary: Array  # mu median/lo/hi, tau median/lo/hi, new median/lo/hi
 
 
-def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int,
-                 probs: Array, *, mixtures: bool = True) -> _Pass:
-    """One rule of ``n`` points; without ``mixtures`` the quantiles of mu and theta_new are
-    left as NaN (the caller computes them with the shrunken effects in one go)."""
+def _normal_rule(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int
+                 ) -> _Pass:
+    """The posterior on one rule of ``n`` points, its quantiles not yet computed (NaN)."""
     x, wq, C = _fejer(n)
-    u = 0.5 * (x + 1.0)
-    tau, jac = _tau_axis(u, c, prior)
+    tau, jac = _tau_axis(0.5 * (x + 1.0), c, prior)
     loglik, m, V = _normal_tau_terms(y, v, tau, mu_prior)
     logf = loglik + prior.logpdf(tau) + np.log(jac)
     f = np.exp(logf - logf.max())
@@ -445,15 +554,36 @@ def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: floa
     if not (total > 0 and np.isfinite(total)):
         raise AnalysisError("the posterior could not be integrated (no mass on the tau axis)")
     w = w / total
-    coef = C @ f
-    tq_x = _cheb_quantiles(coef, probs, x, w)
-    tq = _tau_axis(0.5 * (tq_x + 1.0), c, prior)[0]
+    return _Pass(tau, w, m, V, C @ f, c, 0.0, f, np.full(9, np.nan))
+
+
+def _normal_mixtures(p: _Pass, y: Array, v: Array, probs: Array, *, shrunk: bool) -> Array:
+    """Quantiles (G, Q) of mu, theta_new and (with ``shrunk``) every shrunken effect: the
+    normal mixtures over the points of ``p`` (theta_i | tau, y is normal), solved together."""
+    use = _weighty(p.w)
+    w = p.w[use] / p.w[use].sum()
+    m, V, tau = p.m[use], p.V[use], p.tau[use]
+    means = [m, m]
+    sds = [np.sqrt(V), np.sqrt(V + tau**2)]
+    if shrunk and y.size:
+        B = v[:, None] / (v[:, None] + tau[None, :] ** 2)  # (k, n)
+        means.extend(B * m[None, :] + (1.0 - B) * y[:, None])
+        sds.extend(np.sqrt(v[:, None] * (1.0 - B) + B**2 * V[None, :]))
+    return _mixture_quantiles(w, np.array(means), np.array(sds), probs)
+
+
+def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: float, n: int,
+                 probs: Array, *, mixtures: bool = True) -> _Pass:
+    """One rule of ``n`` points with the quantiles of tau and, with ``mixtures``, of mu and
+    theta_new (else NaN)."""
+    p = _normal_rule(y, v, prior, mu_prior, c, n)
+    p.summary[3:6] = _tau_axis(0.5 * (_cheb_quantiles(p.coef, probs, _fejer(n)[0], p.w) + 1.0),
+                               c, prior)[0]
     if mixtures:
-        mq = mixture_quantiles(w, m, np.sqrt(V), probs)
-        nq = mixture_quantiles(w, m, np.sqrt(V + tau**2), probs)
-    else:
-        mq = nq = np.full(probs.size, np.nan)
-    return _Pass(tau, w, m, V, coef, c, 0.0, f, np.concatenate([mq, tq, nq]))
+        qs = _normal_mixtures(p, y, v, probs, shrunk=False)
+        p.summary[0:3] = qs[0]
+        p.summary[6:9] = qs[1]
+    return p
 
 
 def _tail(coef: Array) -> float:
@@ -473,7 +603,7 @@ def _tau_centre(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior) -> float
     w = wq * np.exp(logf - logf.max())
     order = np.argsort(tau)
     cum = np.cumsum(w[order])
-    c = float(np.interp(0.5 * cum[-1], cum, tau[order]))
+    c = float(np.interp(0.8 * cum[-1], cum, tau[order]))
     return c if c > 0 and math.isfinite(c) else c0
 
 
@@ -519,48 +649,36 @@ def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_
     limit = max(10.0 * tol, 1e-9)
     n = 64
     while True:
-        cur = _normal_pass(y, v, tau_prior, mu_prior, c, n, probs, mixtures=False)
+        cur = _normal_rule(y, v, tau_prior, mu_prior, c, n)
         # the tau density, and the density times mu's conditional mean (absolute, pooling
         # scale) as a series on the same points
-        f = cur.coef
         coef_m = _fejer(n)[2] @ (cur.f * (cur.m - np.sum(cur.w * cur.m)))
-        top = np.abs(f).max()
-        err = max(_tail(f), float(np.abs(coef_m[-n // 4:]).max() / top))
+        top = np.abs(cur.coef).max()
+        err = max(_tail(cur.coef), float(np.abs(coef_m[-n // 4:]).max() / top))
         if err <= limit:
             break
         if n >= _MAX_NODES:
             raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
                                 f"(series tail {err:.2g} with {n} points)")
         n *= 2
-    # mu, theta_new and the shrunken study effects (theta_i | tau is normal): quantiles of
-    # normal mixtures over the same points, solved together
-    tau = cur.tau
-    B = v[None, :] / (v[None, :] + tau[:, None] ** 2)  # (n, k)
-    means = B * cur.m[:, None] + (1.0 - B) * y[None, :]
-    var = v[None, :] * (1.0 - B) + B**2 * cur.V[:, None]
-    P = probs.size
-    all_means = np.concatenate([np.broadcast_to(cur.m, (2 * P, n)), np.repeat(means.T, P, axis=0)])
-    all_sds = np.concatenate([np.broadcast_to(np.sqrt(cur.V), (P, n)),
-                              np.broadcast_to(np.sqrt(cur.V + tau**2), (P, n)),
-                              np.repeat(np.sqrt(var.T), P, axis=0)])
-    qs = mixture_quantiles(cur.w, all_means, all_sds, np.tile(probs, k + 2))
-    cur.summary[0:3] = qs[0:P]
-    cur.summary[6:9] = qs[P:2 * P]
-    shrunk = [Interval(*qs[(i + 2) * P:(i + 3) * P]) for i in range(k)]
+    s = cur.summary
+    s[3:6] = _tau_axis(0.5 * (_cheb_quantiles(cur.coef, probs, _fejer(n)[0], cur.w) + 1.0),
+                       c, tau_prior)[0]
+    qs = _normal_mixtures(cur, y, v, probs, shrunk=True)
+    s[0:3] = qs[0]
+    s[6:9] = qs[1]
+    shrunk = tuple(Interval(*q) for q in qs[2:])
     mean = float(np.sum(cur.w * cur.m))
     sd = math.sqrt(max(float(np.sum(cur.w * (cur.V + cur.m**2))) - mean**2, 0.0))
-    if not _finite_second_moment(k, tau_prior, mu_prior):
-        sd = None  # type: ignore[assignment]
-    if not _finite_first_moment(k, tau_prior, mu_prior):
-        mean = None  # type: ignore[assignment]
-    s = cur.summary
     tg, td = _tau_curve(cur, tau_prior)
     mg, md = _mixture_curve(cur.w, cur.m, np.sqrt(cur.V), s[1], s[2])
     return BayesFit(
         k=k, level=level, likelihood="normal", tau_prior=tau_prior, mu_prior=mu_prior,
-        mu=Interval(*s[0:3]), mu_mean=mean, mu_sd=sd, tau=Interval(*s[3:6]),
-        predictive=Interval(*s[6:9]), shrunk=tuple(shrunk), tau_grid=tg, tau_density=td,
-        mu_grid=mg, mu_density=md, nodes=n, _w=cur.w, _m=cur.m, _V=cur.V, _tau=cur.tau,
+        mu=Interval(*s[0:3]), mu_mean=mean if _finite_first_moment(k, tau_prior, mu_prior)
+        else None, mu_sd=sd if _finite_second_moment(k, tau_prior, mu_prior) else None,
+        tau=Interval(*s[3:6]), predictive=Interval(*s[6:9]), shrunk=shrunk, tau_grid=tg,
+        tau_density=td, mu_grid=mg, mu_density=md, nodes=n, _w=cur.w, _m=cur.m, _V=cur.V,
+        _tau=cur.tau,
     )
 
 
@@ -589,7 +707,7 @@ def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Arr
         u = grid / (p.c + grid)
         dudt = p.c / (p.c + grid) ** 2
     x = 2.0 * u - 1.0
-    dens = _cheb_eval(p.coef, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
+    dens = _cheb_interp(p.f, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
     total = float(np.sum(_cheb_integral(p.coef)))
     dens = np.maximum(dens / total, 0.0)
     return grid, dens
@@ -599,229 +717,14 @@ def _mixture_curve(w: Array, m: Array, s: Array, lo: float, hi: float,
                    points: int = 201) -> tuple[Array, Array]:
     pad = 0.6 * (hi - lo)
     grid = np.linspace(lo - pad, hi + pad, points)
+    use = w > 1e-16 * w.max()  # the rest adds less than 1e-16 of the density
+    w, m, s = w[use], m[use], s[use]
     z = (grid[:, None] - m[None, :]) / s[None, :]
-    dens = np.sum(w * np.exp(-0.5 * z * z) / (s * math.sqrt(2 * math.pi)), axis=1)
+    dens = np.exp(-0.5 * z * z) @ (w / (s * math.sqrt(2 * math.pi)))
     return grid, dens
 
 
 # ------------------------------------------------------------------ binomial-normal
-
-
-#: Gauss-Hermite nodes per study and (mu, tau) node: 20 leave errors of 1e-4 in the quantiles
-#: when a study has no events (or only events) and tau is large, where the integrand is
-#: skewed; 64 agree with the R references to 1e-6 there.
-BINOMIAL_GH_NODES = 64
-
-
-def _log_marginal_binomial(x: Array, n: Array, mu: Array, tau: Array,
-                           gh: int = BINOMIAL_GH_NODES) -> Array:
-    """log of int Bin(x | n, expit(theta)) N(theta | mu, tau^2) dtheta, without the binomial
-    coefficient, for every mu (A,), tau (B,) and study (k,): shape (A, B, k).
-
-    Adaptive Gauss-Hermite: centred at the mode of the integrand (Newton steps) and scaled
-    by its curvature.
-    """
-    from scipy.special import expit
-
-    M = mu[:, None, None]
-    T2 = (tau**2)[None, :, None]
-    X = x[None, None, :]
-    N = n[None, None, :]
-    # start from the precision-weighted combination of mu and the study's (corrected) logit
-    y0 = np.log((x + 0.5) / (n - x + 0.5))[None, None, :]
-    v0 = (1.0 / (x + 0.5) + 1.0 / (n - x + 0.5))[None, None, :]
-    t = (y0 / v0 + M / T2) / (1.0 / v0 + 1.0 / T2)
-    for _ in range(8):
-        p = expit(t)
-        g = X - N * p - (t - M) / T2
-        h = -N * p * (1.0 - p) - 1.0 / T2
-        t = t - g / h
-    p = expit(t)
-    h = N * p * (1.0 - p) + 1.0 / T2
-    sig = 1.0 / np.sqrt(h)
-    z, wz = _gauss_hermite(gh)
-    th = t[..., None] + math.sqrt(2.0) * sig[..., None] * z
-    logg = (X[..., None] * th - N[..., None] * np.logaddexp(0.0, th)
-            - 0.5 * (th - M[..., None]) ** 2 / T2[..., None])
-    peak = logg.max(axis=-1, keepdims=True)
-    s = np.sum(wz * np.exp(logg - peak + z**2), axis=-1)
-    return (peak[..., 0] + np.log(s) + np.log(math.sqrt(2.0) * sig)
-            - 0.5 * np.log(2.0 * math.pi * T2))
-
-
-def _mu_axis(x: Array, centre: float, scale: float) -> tuple[Array, Array]:
-    """mu at x in (-1, 1) and dmu/dx: ``mu = centre + scale * x / (1 - x^2)`` (heavy tails
-    become smooth ends)."""
-    d = 1.0 - x * x
-    return centre + scale * x / d, scale * (1.0 + x * x) / (d * d)
-
-
-def _mu_to_x(mu: Array, centre: float, scale: float) -> Array:
-    m = (np.asarray(mu, dtype=float) - centre) / scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(np.abs(m) < 1e-8, m, (np.sqrt(1.0 + 4.0 * m * m) - 1.0) / (2.0 * m))
-    return x
-
-
-def _clenshaw(coef: Array, x: Array) -> Array:
-    """Chebyshev series with one column of ``coef`` (L, B) per axis 1 of ``x`` (T, B, Z)."""
-    b1 = np.zeros(x.shape)
-    b2 = np.zeros(x.shape)
-    x2 = 2.0 * x
-    c = coef[:, None, :, None]
-    for k in range(coef.shape[0] - 1, 0, -1):
-        b1, b2 = c[k] + x2 * b1 - b2, b1
-    return c[0] + x * b1 - b2
-
-
-def _convolve(theta: Array, centre: float, scale: float, na: int, tau: Array, wb: Array,
-              G: Array, *, cdf: bool = False) -> Array:
-    """``sum_b wb[b] int G_b(x) N(theta | mu(x), tau_b^2) dx`` at every ``theta``.
-
-    ``G`` (A, B) holds a smooth function of ``x`` (a density in ``x``, the jacobian
-    included) at the Chebyshev points, one column per ``tau_b``, with ``mu(x)`` from
-    :func:`_mu_axis`. Where ``tau_b`` is wide against the spread of ``G[:, b]`` in ``mu``,
-    the integral is done by quadrature over the points; where it is narrow (the normal
-    kernel would fall between the points), as ``int g_b(theta - tau_b z) phi(z) dz`` by
-    Gauss-Hermite, with ``g_b`` the density in ``mu`` from the interpolating Chebyshev
-    series. With ``cdf``, the same for the distribution function.
-    """
-    from numpy.polynomial import chebyshev as ch
-
-    xa, wa, Ca = _fejer(na)
-    mu = _mu_axis(xa, centre, scale)[0]
-    mass = wa @ G
-    safe = np.where(mass > 0, mass, 1.0)
-    mean = (wa * mu) @ G / safe
-    sd = np.sqrt(np.maximum((wa * mu**2) @ G / safe - mean**2, 0.0))
-    spacing = scale * math.pi / na  # node spacing in mu near the centre
-    small = tau < np.maximum(0.5 * sd, 3.0 * spacing)
-    out = np.zeros(theta.shape)
-    big = ~small & (mass * wb > 1e-15 * np.max(mass * wb))
-    if big.any():
-        t = tau[big]
-        rows = G[:, big].max(axis=1) > 1e-15 * G[:, big].max()  # mu nodes that matter
-        z = (theta[:, None, None] - mu[rows][None, :, None]) / t[None, None, :]
-        if cdf:
-            from scipy.special import ndtr
-
-            kern = ndtr(z)
-        else:
-            kern = np.exp(-0.5 * z * z) / (t * math.sqrt(2.0 * math.pi))
-        out += np.einsum("tab,ab,a,b->t", kern, G[rows][:, big], wa[rows], wb[big])
-    if small.any():
-        coef = Ca @ G[:, small]
-        if cdf:
-            coef = np.asarray(ch.chebint(coef, lbnd=-1.0, axis=0), dtype=float)
-        sig = np.nonzero(np.abs(coef).max(axis=1) > 1e-15 * np.abs(coef).max())[0]
-        coef = coef[: sig[-1] + 1 if sig.size else 1]
-        z, wz = _gauss_hermite(20)
-        ts = tau[small][None, :, None] * math.sqrt(2.0) * z
-        for start in range(0, theta.size, 32):  # blocks of theta keep the arrays small
-            th = theta[start:start + 32]
-            xt = _mu_to_x(th[:, None, None] - ts, centre, scale)  # (T, Bs, Z)
-            vals = _clenshaw(coef, xt)
-            if not cdf:
-                vals = vals / _mu_axis(xt, centre, scale)[1]  # density in mu
-            out[start:start + 32] += (vals @ wz) @ wb[small] / math.sqrt(math.pi)
-    return out
-
-
-@dataclass
-class _BPass:
-    mu: Array
-    tau: Array
-    W: Array  # (A, B) normalised weights
-    logf: Array  # (A, B) log joint density at the nodes (unnormalised, jacobian included)
-    ll: Array  # (A, B, k) log marginal likelihood of each study
-    wb: Array
-    coef_mu: Array
-    coef_tau: Array
-    centre: float
-    scale: float
-    c: float
-    summary: Array
-
-
-def _solve_cdf(cdf, pdf, probs: Array, start: Array, step: float) -> Array:
-    """Roots of ``cdf(t) = probs`` (vectorised): the bracket is found by stepping out from
-    ``start``, then safeguarded Newton steps."""
-    lo = start.copy()
-    hi = start.copy()
-    for _ in range(60):
-        low_ok = cdf(lo) <= probs
-        if low_ok.all():
-            break
-        lo = np.where(low_ok, lo, lo - step)
-        step *= 1.6
-    step0 = step
-    for _ in range(60):
-        high_ok = cdf(hi) >= probs
-        if high_ok.all():
-            break
-        hi = np.where(high_ok, hi, hi + step0)
-        step0 *= 1.6
-    x = 0.5 * (lo + hi)
-    width = hi - lo
-    for _ in range(200):
-        F = cdf(x) - probs
-        f = pdf(x)
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step_n = F / f
-        new = x - step_n
-        bad = (~np.isfinite(new) | (new <= lo) | (new >= hi) | (np.abs(2 * step_n) > width))
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        width = np.where(bad, hi - lo, np.abs(step_n))
-        conv = np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))
-        x = new
-        if conv.all():
-            break
-    return x
-
-
-def _density_quantiles(fun, lo: float, hi: float, probs: Array, points: int
-                       ) -> tuple[Array, float]:
-    """Quantiles of the density ``fun`` (unnormalised, vectorised) on [lo, hi] by its
-    Chebyshev series; also the density at the ends relative to its maximum."""
-    xs, ws, C = _fejer(points)
-    th = lo + 0.5 * (xs + 1.0) * (hi - lo)
-    f = np.maximum(fun(th), 0.0)
-    q = _cheb_quantiles(C @ f, probs, xs, ws * f)
-    edge = max(f[0], f[-1]) / f.max()
-    return lo + 0.5 * (q + 1.0) * (hi - lo), float(edge)
-
-
-def _binomial_pass(x: Array, n: Array, prior: TauPrior, mu_prior: MuPrior, c: float,
-                   centre: float, scale: float, na: int, nb: int, probs: Array) -> _BPass:
-    xa, wa, Ca = _fejer(na)
-    xb, wb, Cb = _fejer(nb)
-    mu, dmu = _mu_axis(xa, centre, scale)
-    tau, jac = _tau_axis(0.5 * (xb + 1.0), c, prior)
-    lls = _log_marginal_binomial(x, n, mu, tau)
-    ll = lls.sum(axis=-1)
-    logf = ll + (prior.logpdf(tau) + np.log(jac))[None, :] + np.log(dmu)[:, None]
-    if not mu_prior.flat:
-        logf = logf - 0.5 * ((mu - mu_prior.mean) / mu_prior.sd)[:, None] ** 2
-    logf = logf - logf.max()
-    f = np.exp(logf)
-    W = wa[:, None] * wb[None, :] * f
-    W = W / W.sum()
-    f_mu = f @ wb  # marginal density of x (the mu axis) at its nodes, unnormalised
-    f_tau = wa @ f
-    coef_mu = Ca @ f_mu
-    coef_tau = Cb @ f_tau
-    mq = _mu_axis(_cheb_quantiles(coef_mu, probs, xa, wa * f_mu), centre, scale)[0]
-    tq = _tau_axis(0.5 * (_cheb_quantiles(coef_tau, probs, xb, wb * f_tau) + 1.0), c,
-                   prior)[0]
-    # predictive theta_new: the joint convolved with N(0, tau^2), inverted directly
-    total = float(wa @ f @ wb)
-    nq = _solve_cdf(lambda t: _convolve(t, centre, scale, na, tau, wb, f, cdf=True) / total,
-                    lambda t: _convolve(t, centre, scale, na, tau, wb, f) / total,
-                    probs, np.full(probs.shape, float(mq[0])), float(tq[2]) + scale)
-    return _BPass(mu, tau, W, logf, lls, wb, coef_mu, coef_tau, centre, scale, c,
-                  np.concatenate([mq, tq, nq]))
 
 
 def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
@@ -852,109 +755,9 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
             raise AnalysisError(f"the posterior is improper: every study has {which}, and "
                                 "with a flat prior on mu the likelihood does not vanish "
                                 "(give --mu-prior normal:M,S)")
-    probs = _quantile_probs(level)
-    # pilot: the normal-normal model on the corrected logits gives the scale of mu and tau
-    y0 = np.log((x + 0.5) / (n - x + 0.5))
-    v0 = 1.0 / (x + 0.5) + 1.0 / (n - x + 0.5)
-    if k:
-        pilot = fit_normal(y0, v0, tau_prior=tau_prior, mu_prior=mu_prior, level=0.5,
-                           tol=1e-4)
-        c = pilot.tau.median
-        centre = pilot.mu.median
-        scale = max(pilot.mu.high - pilot.mu.low, 1e-3) / 1.349  # the quartiles: one sd
-    else:
-        c = tau_prior.median()
-        centre = mu_prior.mean
-        scale = mu_prior.sd
-    if not (c > 0 and math.isfinite(c)):
-        c = tau_prior.median()
-    na = nb = 48
-    prev = None
-    while True:
-        cur = _binomial_pass(x, n, tau_prior, mu_prior, c, centre, scale, na, nb, probs)
-        if prev is not None:
-            err = np.max(np.abs(cur.summary - prev.summary))
-            if err <= tol:
-                break
-            if na >= 384:
-                raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
-                                    f"(last change {err:.2g})")
-        prev = cur
-        na, nb = 2 * na, 2 * nb
-    s = cur.summary
-    wflat = cur.W.ravel()
-    mm = np.broadcast_to(cur.mu[:, None], cur.W.shape).ravel()
-    tt = np.broadcast_to(cur.tau[None, :], cur.W.shape).ravel()
-    mean = float(np.sum(wflat * mm))
-    sd = math.sqrt(max(float(np.sum(wflat * mm**2)) - mean**2, 0.0))
-    shrunk = tuple(_binomial_shrunk(x, n, mu_prior, cur, probs))
-    tg, td = _tau_curve_b(cur, tau_prior)
-    from numpy.polynomial import chebyshev as ch
+    from metaview.engine import _binomial
 
-    mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
-    xg = _mu_to_x(mg, cur.centre, cur.scale)
-    md = _cheb_eval(cur.coef_mu, xg) / _mu_axis(xg, cur.centre, cur.scale)[1]
-    mass = _cheb_eval(np.asarray(ch.chebint(cur.coef_mu, lbnd=-1.0), dtype=float), np.ones(1))
-    md = np.maximum(md / float(mass[0]),
-                    0.0)
-    keep = wflat > 1e-16
-    return BayesFit(
-        k=k, level=level, likelihood="binomial", tau_prior=tau_prior, mu_prior=mu_prior,
-        mu=Interval(*s[0:3]), mu_mean=mean, mu_sd=sd, tau=Interval(*s[3:6]),
-        predictive=Interval(*s[6:9]), shrunk=shrunk, tau_grid=tg, tau_density=td,
-        mu_grid=mg, mu_density=md, nodes=int(cur.mu.size),
-        _w=wflat[keep] / wflat[keep].sum(), _m=mm[keep], _V=np.zeros(int(keep.sum())),
-        _tau=tt[keep],
-    )
-
-
-def _tau_curve_b(p: _BPass, prior: TauPrior, points: int = 201) -> tuple[Array, Array]:
-    from numpy.polynomial import chebyshev as ch
-
-    top = float(p.summary[5]) * 1.6
-    if prior.family == "uniform":
-        top = min(top, prior.scale)
-        u = np.linspace(0.0, top, points) / prior.scale
-        dudt = np.full(points, 1.0 / prior.scale)
-    else:
-        g = np.linspace(0.0, top, points)
-        u = g / (p.c + g)
-        dudt = p.c / (p.c + g) ** 2
-    grid = np.linspace(0.0, top, points)
-    total = ch.chebval(1.0, ch.chebint(p.coef_tau, lbnd=-1.0))
-    dens = ch.chebval(2.0 * u - 1.0, p.coef_tau) * 2.0 * dudt / total
-    return grid, np.maximum(dens, 0.0)
-
-
-def _binomial_shrunk(x: Array, n: Array, mu_prior: MuPrior, p: _BPass, probs: Array
-                     ) -> list[Interval]:
-    """Posterior of each theta_i: ``Bin(x_i | theta) * sum over (mu, tau) of
-    [joint / L_i(mu, tau)] N(theta | mu, tau^2)``, the bracket convolved as in
-    :func:`_convolve`. One study under a flat mu prior: its likelihood alone, i.e.
-    ``expit(theta) ~ Beta(x, n - x)``."""
-    from scipy.special import betaincinv, logit
-
-    k = x.size
-    if k == 1 and mu_prior.flat:
-        q = logit(betaincinv(x[0], n[0] - x[0], probs))
-        return [Interval(*q)]
-    out = []
-    na = p.mu.size
-    for i in range(k):
-        G = p.logf - p.ll[..., i]
-        G = np.exp(G - G.max())
-        y0 = math.log((x[i] + 0.5) / (n[i] - x[i] + 0.5))
-        s0 = math.sqrt(1.0 / (x[i] + 0.5) + 1.0 / (n[i] - x[i] + 0.5))
-        lo = min(p.summary[1] - 4.0 * p.scale, y0 - 8.0 * s0)
-        hi = max(p.summary[2] + 4.0 * p.scale, y0 + 8.0 * s0)
-
-        def dens(t: Array, i: int = i, G: Array = G) -> Array:
-            logb = x[i] * t - n[i] * np.logaddexp(0.0, t)
-            return np.exp(logb - logb.max()) * _convolve(t, p.centre, p.scale, na, p.tau, p.wb, G)
-
-        q, _ = _density_quantiles(dens, lo, hi, probs, 128)
-        out.append(Interval(*q))
-    return out
+    return _binomial.fit(x, n, tau_prior, mu_prior, level, tol)
 
 
 # ------------------------------------------------------------------ batched normal-normal
@@ -968,41 +771,6 @@ class BatchFit:
     low: Array
     high: Array
     refitted: int  # replicates the shared rule did not resolve, fitted one at a time
-
-
-def _batch_mixture_quantiles(w: Array, means: Array, sds: Array, probs: Array) -> Array:
-    """Quantiles (B, Q) of the normal mixtures ``sum_j w[b, j] N(means[b, j], sds[b, j]^2)``:
-    :func:`mixture_quantiles` for B mixtures at once."""
-    from scipy.special import ndtr, ndtri
-
-    zp = ndtri(probs)[None, :, None]
-    M = means[:, None, :]
-    S = sds[:, None, :]
-    W = w[:, None, :]
-    comp_q = M + S * zp
-    lo = comp_q.min(axis=2)
-    hi = comp_q.max(axis=2)
-    mean = np.sum(w * means, axis=1)[:, None]
-    sd = np.sqrt(np.maximum(np.sum(w * (sds**2 + means**2), axis=1)[:, None] - mean**2, 0.0))
-    x = np.clip(mean + sd * zp[..., 0], lo, hi)
-    p = probs[None, :]
-    for _ in range(200):
-        zz = (x[..., None] - M) / S
-        F = np.sum(W * ndtr(zz), axis=2) - p
-        f = np.sum(W * np.exp(-0.5 * zz * zz) / S, axis=2) * 0.3989422804014327
-        lo = np.where(F < 0, x, lo)
-        hi = np.where(F < 0, hi, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = x - F / f
-        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-        new = np.where(bad, 0.5 * (lo + hi), new)
-        exact = np.abs(F) <= 1e-15
-        conv = ((np.abs(new - x) <= 1e-12 * (1.0 + np.abs(x))) | exact
-                | (hi - lo <= 1e-12 * (1.0 + np.abs(x))))
-        x = np.where(exact, x, new)
-        if conv.all():
-            break
-    return x
 
 
 def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_PRIOR,
@@ -1059,7 +827,7 @@ def fit_normal_batch(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAUL
                          np.abs(coef_m[:, -tail:]).max(axis=1)) / top
         ok = good & (err <= 1e-6)
         if ok.any():
-            out[start:start + chunk][ok] = _batch_mixture_quantiles(
+            out[start:start + chunk][ok] = _mixture_quantiles(
                 w[ok], m[ok], np.sqrt(1.0 / sW[ok]), probs)
         refit.extend(int(i) + start for i in np.nonzero(good & ~ok)[0])
     for i in refit:

@@ -11,7 +11,6 @@ import pytest
 from scipy.special import expit
 
 from metaview.engine import bayes
-from metaview.errors import AnalysisError
 
 REFERENCE = (Path(__file__).resolve().parent.parent / "reference"
              / "bayes_binomial_reference.json")
@@ -28,21 +27,7 @@ def _case_id(c: dict) -> str:
     return f"{c['dataset']}-{c['tau_prior']}-{c['mu_prior']}"
 
 
-#: Known open defect: with x = 0 and x = n among three studies, a heavy-tailed tau prior
-#: (half-Cauchy, half-t) leaves the outer mu-tau rule unconverged, and fit_binomial stops
-#: with an AnalysisError (exit 1, never a number). Strict: these fail loudly once fixed.
-KNOWN_UNCONVERGED = {"b3_edges-half-cauchy:0.5-flat", "b3_edges-half-t:1,3-flat"}
-
-
-def _param(c: dict) -> object:
-    if _case_id(c) in KNOWN_UNCONVERGED:
-        return pytest.param(c, id=_case_id(c), marks=pytest.mark.xfail(
-            raises=AnalysisError, strict=True,
-            reason="outer quadrature does not converge for heavy-tailed tau priors at x = 0, n"))
-    return pytest.param(c, id=_case_id(c))
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_binomial_posterior_matches_r(case: dict) -> None:
     # the reference's own integration error is far below the tolerance
     assert max(case["check"].values()) < 1e-6
