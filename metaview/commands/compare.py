@@ -14,6 +14,16 @@ from metaview.model import Comparison
 from metaview.render import format as fmt
 
 
+def _notes(c: Comparison) -> list[str]:
+    """The comparison's notes, studies named by their labels."""
+    from metaview.commands.pool import with_labels
+
+    names = {c.index.id: c.index.label}
+    names.update((s.id, s.label) for s in c.pooled.studies)
+    names.update((e.id, e.label) for e in c.pooled.excluded)
+    return [f"  Note: {with_labels(w, names)}" for w in c.warnings]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="a study file or a folder of them (*.yaml, *.yml)")
@@ -64,8 +74,7 @@ def describe_bayes(c: Comparison) -> str:
                      f"mean: {c.prob_index_above_mean:.2f}; exceeds a new study's: "
                      f"{c.prob_index_above_new:.2f}")
     lines.append(f"  Prior: tau ~ {p.tau_prior}, mu ~ {p.mu_prior}; {p.likelihood} likelihood")
-    for w in c.warnings:
-        lines.append(f"  Note: {w}")
+    lines += _notes(c)
     return "\n".join(lines)
 
 
@@ -101,6 +110,5 @@ def describe(c: Comparison) -> str:
     lines.append(f"  In words: {verdict} between {c.index.label} and the pooled literature "
                  f"at the {alpha:.2g} level ({fmt.pvalue(pvalue)}); with {p.k} other "
                  f"{'study' if p.k == 1 else 'studies'} this comparison has little power.")
-    for w in c.warnings:
-        lines.append(f"  Note: {w}")
+    lines += _notes(c)
     return "\n".join(lines)

@@ -316,7 +316,7 @@ def _study_ci_name(results: Sequence[PooledResult]) -> str:
     return "wilson"
 
 
-def _bayes_block(r: PooledResult) -> list[str]:
+def _bayes_block(r: PooledResult, names: Mapping[str, str]) -> list[str]:
     """The rows of one --model bayes analysis: observed and posterior, credible intervals."""
     rows = [["study", "n", "reported", "observed (interval)", "posterior (credible interval)"]]
     for s in r.studies:
@@ -340,7 +340,7 @@ def _bayes_block(r: PooledResult) -> list[str]:
                           fmt.percent_ci(x.estimate, x.ci_low, x.ci_high)]
                          for x in r.leave_one_out], right=set())
     for w in r.warnings:
-        lines.append(f"  Note: {w}")
+        lines.append(f"  Note: {with_labels(w, names)}")
     return lines
 
 
@@ -350,7 +350,7 @@ def _block(r: PooledResult, *, grouped: bool, names: Mapping[str, str]) -> list[
         name = f"Overall (all {r.group_by} groups together)"
     lines = ["", f"{name}  (k = {r.k})"]
     if r.studies and _wording(r).posterior_rows:
-        return lines + _bayes_block(r)
+        return lines + _bayes_block(r, names)
     if r.studies:
         rows = [["study", "n", "reported", "estimate (CI)", "weight"]]
         for s in r.studies:

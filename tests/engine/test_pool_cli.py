@@ -192,6 +192,19 @@ def test_compare_index_against_literature(capsys: pytest.CaptureFixture[str], ro
     assert "Cong 2024" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("model", ["random", "bayes"])
+def test_compare_and_pool_notes_name_studies_by_label(
+        capsys: pytest.CaptureFixture[str], root: Path, model: str) -> None:
+    """The engine's notes carry study ids; the tables print the labels the reader knows."""
+    for command in (["compare", "--index", "cong2024"], ["pool", "--detail"]):
+        assert main([command[0], str(root / "studies"), *command[1:], "--endpoint", "OS",
+                     "--model", model]) == 0
+        notes = [ln for ln in capsys.readouterr().out.splitlines() if "Note:" in ln]
+        assert any("Zurko 2023" in ln for ln in notes), (command, notes)
+        assert not any(sid in ln for ln in notes
+                       for sid in ("zurko2023", "chow2019", "cong2024")), (command, notes)
+
+
 def test_pool_does_not_load_plotting_or_pandas() -> None:
     code = ("import sys, metaview.engine, metaview.engine.analysis; "
             "bad = [m for m in ('matplotlib', 'pandas') if m in sys.modules]; "
