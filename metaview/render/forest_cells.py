@@ -306,6 +306,8 @@ def _group_notes(panel: _Panel, group: str | None, index_group: bool,
 def _result_notes(r: PooledResult, prefix: str, with_k: bool = False) -> list[str]:
     if r.k == 0:
         return []
+    if r.k == 1 and r.model == "bayes":  # the diamond is the posterior of mu
+        return [f"{prefix}one study: the credible interval rests on the tau prior"]
     if r.k == 1:
         return [f"{prefix}one study: its own estimate, nothing pooled"]
     parts = [f"k = {r.k}"] if with_k else []

@@ -220,6 +220,23 @@ def test_one_study():
     assert_layout_clean(fig)
 
 
+def test_one_study_under_the_bayesian_model_says_its_interval_is_the_posterior():
+    """With one study the Bayesian diamond is the posterior of mu, wider than the study's
+    own interval: the note must not call it the study's own estimate."""
+    one = [study("solo", "Solo 2020", ALLO, 20, [outcome("OS", count=12, total=20)])]
+    fig, results, _ = draw(one, endpoints=("OS",), index=None, model="bayes")
+    (r,) = results
+    assert r.k == 1 and r.model == "bayes"
+    (s,) = r.studies
+    assert r.ci_high - r.ci_low > s.ci_high - s.ci_low
+    diamond = by_gid(fig, element_id("diamond", "OS", 12, None, "pooled"))
+    assert diamond.get_xy()[:, 0].min() == pytest.approx(100 * r.ci_low)
+    text = all_text(fig)
+    assert "one study: the credible interval rests on the tau prior" in text
+    assert "its own estimate" not in text
+    assert_layout_clean(fig)
+
+
 def test_endpoint_nobody_reports_and_empty_group(studies):
     fig, results, _ = draw(studies, endpoints=("OS", "EFS"))
     efs = [r for r in results if r.endpoint == "EFS"]
