@@ -129,11 +129,13 @@ def run(args: argparse.Namespace) -> int:
     if out_format is OutputFormat.JSON:
         write_json(doc)
     else:
-        sys.stdout.write(_table(doc, chosen.group))
+        sys.stdout.write(_table(doc, chosen.group, {s.id: s.label for s in studies}))
     return 0
 
 
-def _table(doc: dict[str, Any], group: str | None) -> str:
+def _table(doc: dict[str, Any], group: str | None, names: dict[str, str]) -> str:
+    """The coverage table; studies named by label (the JSON keeps their ids)."""
+    from metaview.commands.pool import with_labels
     from metaview.render import format as fmt
 
     when = "" if doc["time_months"] is None else f" at {doc['time_months']:g} months"
@@ -142,7 +144,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
     tau2_text = "common effect" if doc["tau2_method"] is None else f"τ² by {doc['tau2_method']}"
     lines = [
         title, "=" * len(title), "",
-        f"Analysis: {where} (k = {doc['k']}: {', '.join(doc['studies'])})",
+        f"Analysis: {where} (k = {doc['k']}: {', '.join(names.get(i, i) for i in doc['studies'])})",
         (f"True values (the fitted {doc['model']} model): estimate "
          f"{fmt.percent(doc['true_estimate'], 1)}, theta = {doc['true_theta']:.4f} on the "
          f"{doc['scale']} scale, τ² = {doc['true_tau2']:.4g}"),
@@ -165,7 +167,7 @@ def _table(doc: dict[str, Any], group: str | None) -> str:
     lines += ["", ("Coverage: share of replicates whose interval contains the true value "
                    f"(nominal {level_percent(doc['level'])}); width on the proportion scale.")]
     for note in doc["notes"]:
-        lines.append(f"Note: {note}")
+        lines.append(f"Note: {with_labels(note, names)}")
     return "\n".join(lines) + "\n"
 
 

@@ -167,6 +167,21 @@ def test_table_output_names_the_analysis(capsys: pytest.CaptureFixture[str],
     assert "all studies" in out and "hk-adhoc" in out and "MC SE" in out
 
 
+def test_table_names_studies_by_label_and_json_by_id(capsys: pytest.CaptureFixture[str],
+                                                     root: Path) -> None:
+    argv = ("simulate", str(root / "studies"), "--endpoint", "OS", "--time", "12",
+            "--replicates", "50", "--seed", "3")
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0
+    assert "(k = 3: Chow 2019, Cong 2024, Zurko 2023)" in out
+    assert "Note: Cong 2024: reports an estimate only" in out
+    assert "cong2024" not in out and "zurko2023" not in out
+    code, out, _ = run_cli(capsys, *argv, "--format", "json")
+    doc = json.loads(out)
+    assert doc["studies"] == ["chow2019", "cong2024", "zurko2023"]
+    assert any(n.startswith("cong2024: reports an estimate only") for n in doc["notes"])
+
+
 @pytest.mark.parametrize("extra", [
     ["--replicates", "0"], ["--replicates", "-5"], ["--replicates", "ten"],
     ["--replicates", "1.5"], [],  # --replicates missing
