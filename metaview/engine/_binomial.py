@@ -858,7 +858,7 @@ def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level:
     mean = float(np.sum(w2 * m2))
     sd = math.sqrt(max(float(np.sum(w2 * (m2 - mean) ** 2)), 0.0))
     keep = w2 > 1e-16 * w2.max()
-    tg, td = _tau_curve(cols, coef_tau, tau_prior, float(s[5]))
+    tg, td = _b.tau_curve(cols.ftau, coef_tau, cols.scale, float(s[5]), tau_prior)
     mg = np.linspace(s[1] - 0.6 * (s[2] - s[1]), s[2] + 0.6 * (s[2] - s[1]), 201)
     md = _mu_density(cols, mg)
     return _b.BayesFit(
@@ -882,23 +882,6 @@ def _mu_density(cols: _Columns, mu: Array) -> Array:
                     np.exp(_clenshaw(coef[:, :, None], x) - cols.logz[use][:, None]), 0.0)
     out: Array = (cols.wtau[use] / cols.wtau[use].sum()) @ vals
     return out
-
-
-def _tau_curve(cols: _Columns, coef_tau: Array, prior: _b.TauPrior, high: float,
-               points: int = 201) -> tuple[Array, Array]:
-    top = high * 1.6
-    if prior.family == "uniform":
-        top = min(top, prior.scale)
-    grid = np.linspace(0.0, top, points)
-    if prior.family == "uniform":
-        u = grid / prior.scale
-        dudt = np.full(points, 1.0 / prior.scale)
-    else:
-        u = grid / (cols.scale + grid)
-        dudt = cols.scale / (cols.scale + grid) ** 2
-    total = float(np.sum(_b._cheb_integral(coef_tau)))
-    dens = _b._cheb_interp(cols.ftau, 2.0 * u - 1.0) * 2.0 * dudt / total
-    return grid, np.maximum(dens, 0.0)
 
 
 def _shrunk(st: _Studies, cols: _Columns, g: Array, pmap: _Map, probs: Array,

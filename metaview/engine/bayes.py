@@ -670,7 +670,7 @@ def fit_normal(y: ArrayLike, v: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TAU_
     shrunk = tuple(Interval(*q) for q in qs[2:])
     mean = float(np.sum(cur.w * cur.m))
     sd = math.sqrt(max(float(np.sum(cur.w * (cur.V + cur.m**2))) - mean**2, 0.0))
-    tg, td = _tau_curve(cur, tau_prior)
+    tg, td = tau_curve(cur.f, cur.coef, cur.c, float(cur.summary[5]), tau_prior)
     mg, md = _mixture_curve(cur.w, cur.m, np.sqrt(cur.V), s[1], s[2])
     return BayesFit(
         k=k, level=level, likelihood="normal", tau_prior=tau_prior, mu_prior=mu_prior,
@@ -693,10 +693,12 @@ def _finite_first_moment(k: int, prior: TauPrior, mu_prior: MuPrior) -> bool:
     return a > 2.0 or k > 0  # mu | tau is symmetric about a bounded mean when k > 0
 
 
-def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Array]:
-    """The marginal density of tau on an even grid up to beyond its upper quantile."""
-
-    top = float(p.summary[5]) * 1.6
+def tau_curve(f: Array, coef: Array, c: float, high: float, prior: TauPrior,
+              points: int = 201) -> tuple[Array, Array]:
+    """The marginal density of tau on an even grid from 0 to 1.6 ``high`` (its upper
+    quantile), from its values ``f`` at the points of :func:`_fejer` on the axis ``u`` of
+    :func:`_tau_axis` (``c`` its scale) and their Chebyshev series ``coef``."""
+    top = high * 1.6
     if prior.family == "uniform":
         top = min(top, prior.scale)
     grid = np.linspace(0.0, top, points)
@@ -704,13 +706,11 @@ def _tau_curve(p: _Pass, prior: TauPrior, points: int = 201) -> tuple[Array, Arr
         u = grid / prior.scale
         dudt = np.full_like(grid, 1.0 / prior.scale)
     else:
-        u = grid / (p.c + grid)
-        dudt = p.c / (p.c + grid) ** 2
-    x = 2.0 * u - 1.0
-    dens = _cheb_interp(p.f, x) * 2.0 * dudt  # f(u) per unit x is f/2: undo
-    total = float(np.sum(_cheb_integral(p.coef)))
-    dens = np.maximum(dens / total, 0.0)
-    return grid, dens
+        u = grid / (c + grid)
+        dudt = c / (c + grid) ** 2
+    dens = _cheb_interp(f, 2.0 * u - 1.0) * 2.0 * dudt  # f(u) per unit x is f/2: undo
+    total = float(np.sum(_cheb_integral(coef)))
+    return grid, np.maximum(dens / total, 0.0)
 
 
 def _mixture_curve(w: Array, m: Array, s: Array, lo: float, hi: float,
