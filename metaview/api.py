@@ -135,7 +135,8 @@ class PoolResults(Sequence[PooledResult]):
 
         For each analysis: one row per study, the pooled row, then the studies left out
         (column ``row``: ``study``, ``pooled``, ``excluded``). Columns:
-        :data:`metaview.tidy.POOL_COLUMNS`; proportions are fractions, ``yi``/``vi`` on
+        :data:`metaview.tidy.POOL_COLUMNS` (then :data:`metaview.tidy.BAYES_POOL_COLUMNS`
+        under ``model="bayes"``); proportions are fractions, ``yi``/``vi`` on
         the pooling scale (the pooled row: theta and se²), ``weight`` and ``i2`` in
         percent. Numbers are not rounded (the CSV has 10 significant digits).
 

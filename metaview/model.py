@@ -338,7 +338,8 @@ class PooledResult:
         studies left out (column ``row``: ``study``, ``pooled``, ``excluded``).
 
         The columns are those of ``metaview pool --format csv``
-        (:data:`metaview.tidy.POOL_COLUMNS`); numbers are not rounded.
+        (:data:`metaview.tidy.POOL_COLUMNS`, then :data:`metaview.tidy.BAYES_POOL_COLUMNS`
+        under the Bayesian model); numbers are not rounded.
 
         Returns
         -------

@@ -27,6 +27,12 @@ POOL_COLUMNS = ("endpoint", "time_months", "group", "row", "id", "label", "count
                 "approximate", "k", "tau2", "i2", "q", "q_pvalue", "model", "scale",
                 "tau2_method", "ci_method", "level", "reason", "reconstructed")
 
+#: Added after :data:`POOL_COLUMNS` under ``--model bayes``: each study's shrunken estimate
+#: (posterior median and credible interval of its own proportion), the posterior of tau on
+#: the pooled row, and the model's priors and likelihood.
+BAYES_POOL_COLUMNS = ("shrunk_estimate", "shrunk_ci_low", "shrunk_ci_high", "tau_median",
+                      "tau_ci_low", "tau_ci_high", "tau_prior", "mu_prior", "likelihood")
+
 #: The columns of ``metaview compare --format csv``, in order.
 COMPARE_COLUMNS = ("endpoint", "time_months", "group", "index", "index_estimate",
                    "index_ci_low", "index_ci_high", "k_others", "pooled_estimate",
@@ -142,9 +148,16 @@ def to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+def pool_columns(results: Sequence[PooledResult]) -> tuple[str, ...]:
+    """:data:`POOL_COLUMNS`, with :data:`BAYES_POOL_COLUMNS` when a result is Bayesian."""
+    if any(r.model == "bayes" for r in results):
+        return POOL_COLUMNS + BAYES_POOL_COLUMNS
+    return POOL_COLUMNS
+
+
 def pool_csv(results: Sequence[PooledResult]) -> str:
     """The text of ``metaview pool --format csv``."""
-    return to_csv(pool_records(results), POOL_COLUMNS)
+    return to_csv(pool_records(results), pool_columns(results))
 
 
 def compare_csv(comparisons: Sequence[Comparison]) -> str:
@@ -166,4 +179,4 @@ def frame(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataF
 
 def pool_frame(results: Sequence[PooledResult]) -> pd.DataFrame:
     """The table of ``pool --format csv`` as a data frame (numbers unrounded)."""
-    return frame(pool_records(results), POOL_COLUMNS)
+    return frame(pool_records(results), pool_columns(results))

@@ -4,6 +4,7 @@ text and HTML, plots, reports, arrays without files, and bad option values."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from metaview.engine.analysis import AnalysisOptions, analyse
 from metaview.engine.analysis import compare as engine_compare
 from metaview.errors import UsageError
 from metaview.model import PooledResult
-from metaview.tidy import COMPARE_COLUMNS, POOL_COLUMNS
+from metaview.tidy import BAYES_POOL_COLUMNS, COMPARE_COLUMNS, POOL_COLUMNS
 
 STUDIES = str(ROOT / "studies")
 REF = metafor_reference()
@@ -127,6 +128,37 @@ def test_to_frame_has_the_rows_and_columns_of_pool_csv(results, capsys) -> None:
                 assert float(theirs) == pytest.approx(ours, rel=1e-9, abs=1e-300), column
             else:
                 assert theirs == ours, column
+
+
+@pytest.mark.parametrize("likelihood", ["normal", "binomial"])
+def test_bayesian_table_adds_shrunken_estimates_and_the_posterior_of_tau(
+        capsys, likelihood: str) -> None:
+    """Under model="bayes" the tidy table (CSV and frame) carries each study's shrunken
+    estimate and, on the pooled row, tau's posterior, priors and likelihood, as in JSON."""
+    res = metaview.pool(STUDIES, model="bayes", likelihood=likelihood, endpoint="OS", time=12)
+    frame = res.to_frame()
+    assert tuple(frame.columns) == POOL_COLUMNS + BAYES_POOL_COLUMNS
+    csv_text = run_cli(capsys, "pool", STUDIES, "--model", "bayes", "--likelihood",
+                       likelihood, "--endpoint", "OS", "--time", "12", "--format", "csv")
+    assert res.to_csv() == csv_text
+    assert csv_text.splitlines()[0].endswith(",".join(BAYES_POOL_COLUMNS))
+    doc = json.loads(run_cli(capsys, "pool", STUDIES, "--model", "bayes", "--likelihood",
+                             likelihood, "--endpoint", "OS", "--time", "12",
+                             "--format", "json"))
+    rows = frame.to_dict("records")
+    for a in doc["analyses"]:
+        mine = [r for r in rows if r["group"] == a["group"]
+                or (a["group"] is None and r["group"] is None)]
+        pooled = next(r for r in mine if r["row"] == "pooled")
+        for key in ("tau_median", "tau_ci_low", "tau_ci_high"):
+            assert pooled[key] == pytest.approx(a[key], rel=1e-12)
+        assert (pooled["tau_prior"], pooled["mu_prior"], pooled["likelihood"]) == \
+            (a["tau_prior"], a["mu_prior"], likelihood)
+        for s in a["studies"]:
+            row = next(r for r in mine if r["row"] == "study" and r["id"] == s["id"])
+            for key in ("shrunk_estimate", "shrunk_ci_low", "shrunk_ci_high"):
+                assert row[key] == pytest.approx(s[key], rel=1e-12), (s["id"], key)
+            assert row["shrunk_ci_low"] < row["shrunk_estimate"] < row["shrunk_ci_high"]
 
 
 def test_to_frame_of_every_single_result(results) -> None:

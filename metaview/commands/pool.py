@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ CSV
 
-#: the columns of --format csv (the tidy results table, :mod:`metaview.tidy`)
+#: the columns of --format csv (the tidy results table, :mod:`metaview.tidy`; under --model
+#: bayes followed by :data:`metaview.tidy.BAYES_POOL_COLUMNS`)
 CSV_COLUMNS = POOL_COLUMNS
 
 
