@@ -43,6 +43,7 @@
 ## join the parts with "Rscript make_bayes_binomial_reference.R join".
 
 suppressPackageStartupMessages(library(jsonlite))
+source("bayes_common.R")  # log_prior, prior_text, to_json
 out_file <- "bayes_binomial_reference.json"
 N_BASE <- 64L        # points on each outer axis
 INNER_DROP <- 40     # the inner lattice stops where the log integrand is this far below its peak
@@ -69,14 +70,6 @@ glc <- function(n) {  # the rules are reused many times
   gl_cache[[key]]
 }
 
-log_prior <- function(family, a, b) {
-  switch(family,
-    "half-normal" = function(t) log(2) + dnorm(t, 0, a, log = TRUE),
-    "half-cauchy" = function(t) log(2) + dcauchy(t, 0, a, log = TRUE),
-    "half-t"      = function(t) log(2) + dt(t / a, df = b, log = TRUE) - log(a),
-    "exponential" = function(t) dexp(t, rate = a, log = TRUE),
-    "uniform"     = function(t) ifelse(t <= a, -log(a), -Inf))
-}
 
 log1pexp <- function(t) pmax(t, 0) + log1p(exp(-abs(t)))
 
@@ -365,32 +358,6 @@ posterior <- function(x, n, family, a, b, mu_prior, level, N = N_BASE) {
                  predictive = check(F_new, new_q), inner = inner_chk))
 }
 
-## ---------------------------------------------------------------- JSON writer
-fmt_num <- function(v) {
-  vapply(v, function(z) {
-    if (is.na(z) || !is.finite(z)) return("null")
-    if (z == round(z) && abs(z) < 1e15) return(format(z, scientific = FALSE))
-    for (dg in 15:17) {
-      s <- sprintf(paste0("%.", dg, "g"), z)
-      if (as.numeric(s) == z) return(s)
-    }
-    s
-  }, character(1))
-}
-fmt_str <- function(v) vapply(v, function(z) as.character(jsonlite::toJSON(z, auto_unbox = TRUE)), character(1))
-to_json <- function(x, indent = 0) {
-  pad <- strrep(" ", indent + 1)
-  if (is.null(x)) return("null")
-  if (is.list(x) && !is.data.frame(x)) {
-    items <- vapply(x, to_json, character(1), indent = indent + 1)
-    if (!is.null(names(x)))
-      return(paste0("{\n", paste0(pad, fmt_str(names(x)), ": ", items, collapse = ",\n"), "\n", strrep(" ", indent), "}"))
-    return(paste0("[\n", paste0(pad, items, collapse = ",\n"), "\n", strrep(" ", indent), "]"))
-  }
-  as_array <- inherits(x, "AsIs") || length(x) != 1
-  vals <- if (is.numeric(x)) fmt_num(as.numeric(x)) else fmt_str(as.character(x))
-  if (as_array) paste0("[", paste(vals, collapse = ", "), "]") else vals
-}
 ## ---------------------------------------------------------------- cases
 datasets <- list(
   b1 = list(x = c(3), n = c(10)),
@@ -413,7 +380,6 @@ plan <- c(
        list("b6", hn, NULL), list("b3_edges", hn, c(0, 2))),
   lapply(all_priors, function(p) list("b3_edges", p, NULL)),
   list(list("b20", hn, NULL), list("b6_homog", hn, NULL), list("b5_hetero", hn, NULL)))
-prior_text <- function(p) if (p[[1]] == "half-t") sprintf("half-t:%g,%g", p[[2]], p[[3]]) else sprintf("%s:%g", p[[1]], p[[2]])
 
 ## optional arguments: the numbers of the plan entries to compute (for a split run; the
 ## pieces are then joined with "Rscript make_bayes_binomial_reference.R join")
