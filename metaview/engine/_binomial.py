@@ -12,7 +12,9 @@ Layout of the integration:
   the corrected logits;
 - at each ``tau`` node, ``mu`` given ``tau`` on its own interval, which reaches 36 (in log
   density) below the peak of that conditional posterior and of every leave-one-study-out
-  version of it (found with Laplace approximations of the ``L_i``). These log densities are
+  version of it (found with Laplace approximations of the ``L_i``; a leave-one-out version
+  that never falls off, the rest all at 0 events or all at n under a flat mu prior, is left
+  out, and the interval reaches further below the whole set's peak). These log densities are
   concave and smooth; each is represented by its interpolating polynomial at Chebyshev
   points of ``x`` in [-1, 1] with ``mu = m + beta sinh(alpha (x - x0))`` (:class:`_Map`:
   points concentrated at the mode where the interval is long against the sd, a straight
@@ -56,6 +58,8 @@ Array = _b.Array
 _GH = ((20.0, 12), (10.0, 16), (6.0, 24), (3.0, 32))  # (fewest events or non-events, points)
 _SIDE = 40  # Gauss-Legendre points on each side of the mode (studies with few counts)
 _DROP = 36.0  # every interval reaches this far (log density) below the peak
+_LOO_EXTRA = 8.0  # beside a leave-one-out set that does not fall off, the whole set's
+#                   interval reaches this much further down
 _SERIES_TAIL = 1e-9  # accepted last quarter of a density series (relative)
 _NARROW = 1.0  # tau below this many conditional sds of mu counts as narrow
 _PRED_DROP = 32.0  # narrow kernels: the predictive interval reaches this far below the peak
@@ -427,6 +431,9 @@ def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Ar
     mask = np.ones((groups, k))
     if leave_out:
         mask[1:] -= np.eye(k)
+    # a set whose density does not fall off has no mode: left at the start, and out of the
+    # intervals (:func:`_intervals`)
+    frozen = _improper_groups(st, mask, mu_prior)[None, :]
     mu = np.repeat(start[:, None], groups, axis=1)  # (B, G)
     prior_prec = 0.0 if mu_prior.flat else 1.0 / mu_prior.sd**2
     taus = np.broadcast_to(tau[:, None], mu.shape)
@@ -438,11 +445,23 @@ def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Ar
         if not mu_prior.flat:
             grad = grad - (mu - mu_prior.mean) * prior_prec
         sd = np.sqrt(-1.0 / hess)
-        step = np.clip(-grad / hess, -5.0 * sd, 5.0 * sd)
+        step = np.where(frozen, 0.0, np.clip(-grad / hess, -5.0 * sd, 5.0 * sd))
         mu = mu + step
         if np.all(np.abs(step) <= 1e-6 * sd):
             break
     return mu, sd
+
+
+def _improper_groups(st: _Studies, groups: Array, mu_prior: _b.MuPrior) -> Array:
+    """Which groups (rows of ``groups``) have a conditional posterior of mu that does not
+    fall off on one side: under a flat mu prior, studies all at 0 events (or all at n)."""
+    if not mu_prior.flat:
+        return np.zeros(groups.shape[0], dtype=bool)
+    member = groups > 0
+    none = np.all(~member | (st.x == 0.0), axis=1)
+    every = np.all(~member | (st.x == st.n), axis=1)
+    out: Array = none | every
+    return out
 
 
 def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds: Array,
@@ -450,12 +469,24 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
     """Per tau node, an interval of mu on which the log density of every group (all studies,
     and the leave-one-out sets in ``groups``) falls by at least _DROP from its value at its
     mode on both sides (the log densities are concave), judged by the Laplace approximation
-    of the likelihoods with a margin of 4."""
-    need = _DROP + 4.0
+    of the likelihoods with a margin of 4.
+
+    A leave-one-out set whose density does not fall off (:func:`_improper_groups`) is left
+    out of this; its predictive density is weighed by the left-out study's likelihood, so
+    what it needs is where the whole set is not negligible: the whole set's interval then
+    reaches _LOO_EXTRA further down."""
+    improper = _improper_groups(st, groups, mu_prior)
+    need_all = _DROP + 4.0 + (_LOO_EXTRA if improper.any() else 0.0)
+    keep = np.logical_not(improper)
+    keep[0] = True  # the whole set is proper (checked before)
+    groups, modes, sds = groups[keep], modes[:, keep], sds[:, keep]
+    need = np.full(groups.shape[0], _DROP + 4.0)
+    need[0] = need_all
+    need = need[None, :]
     taus = np.broadcast_to(tau[:, None], modes.shape)
     peak = (np.einsum("bgi,gi->bg", st.laplace(modes, taus)[2], groups)
             + _log_prior_mu(modes, mu_prior))
-    width = math.sqrt(2.0 * need)
+    width = np.sqrt(2.0 * need)
     lo = (modes - width * sds).min(axis=1)
     hi = (modes + width * sds).max(axis=1)
     for _ in range(30):
@@ -463,14 +494,14 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
         le = st.laplace(ends, np.broadcast_to(tau[:, None], ends.shape))[2]  # (B, 2, k)
         val = np.einsum("bei,gi->bge", le, groups) + _log_prior_mu(ends, mu_prior)[:, None, :]
         drop = peak[:, :, None] - val  # (B, G, 2)
-        short = drop < need
+        short = drop < need[:, :, None]
         if not short.any():
             return lo, hi
         # the drop is convex in the distance from the mode: stretching the distance by a
         # factor a at least multiplies it by a
         dist_lo = modes - lo[:, None]
         dist_hi = hi[:, None] - modes
-        grow = np.where(drop > 0.5, 1.1 * need / np.maximum(drop, 0.5), 2.0)
+        grow = np.where(drop > 0.5, 1.1 * need[:, :, None] / np.maximum(drop, 0.5), 2.0)
         new_lo = np.where(short[:, :, 0], modes - dist_lo * grow[:, :, 0], lo[:, None])
         new_hi = np.where(short[:, :, 1], modes + dist_hi * grow[:, :, 1], hi[:, None])
         lo = np.minimum(lo, new_lo.min(axis=1))

@@ -737,8 +737,9 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
     Raises
     ------
     AnalysisError
-        When the posterior is improper (flat mu prior with no study, or with every study at
-        0 events, or every study at all events) or cannot be integrated.
+        When the posterior is improper (flat mu prior with no study, with every study at 0
+        events or every study at all events, or with every study at 0 or all events under a
+        half-Cauchy or half-t prior with df <= 1) or cannot be integrated.
     """
     x = np.asarray(x, dtype=float).ravel()
     n = np.asarray(n, dtype=float).ravel()
@@ -755,6 +756,15 @@ def fit_binomial(x: ArrayLike, n: ArrayLike, *, tau_prior: TauPrior = DEFAULT_TA
             raise AnalysisError(f"the posterior is improper: every study has {which}, and "
                                 "with a flat prior on mu the likelihood does not vanish "
                                 "(give --mu-prior normal:M,S)")
+        # far out in tau, the integral over mu of the likelihood grows as tau^(1 - m), m the
+        # studies with some events and some non-events; the prior density falls as tau^-a
+        interior = int(np.sum((x > 0) & (x < n)))
+        if interior + tau_prior.tail_power() <= 2.0:
+            raise AnalysisError(
+                f"the posterior is improper: every study has 0 or all events, and with a flat "
+                f"prior on mu the likelihood grows with tau faster than the {tau_prior.text()} "
+                "prior falls (give a lighter-tailed --tau-prior such as half-normal:S, or "
+                "--mu-prior normal:M,S)")
     from metaview.engine import _binomial
 
     return _binomial.fit(x, n, tau_prior, mu_prior, level, tol)
