@@ -131,7 +131,10 @@ def _loglik_gh(X: Array, N: Array, M: Array, T: Array, points: int) -> Array:
 
 
 def _psi(X: Array, N: Array, t: Array, M: Array, T2: Array) -> Array:
-    out: Array = X * t - N * _softplus(t) - (t - M) ** 2 / (2.0 * T2)
+    """The log integrand ``X t - N softplus(t) - (t - M)^2 / (2 T2)``; -inf where ``t`` is
+    so far from ``M`` that the square overflows (the integrand is nothing there)."""
+    with np.errstate(over="ignore"):
+        out: Array = X * t - N * _softplus(t) - (t - M) ** 2 / (2.0 * T2)
     return out
 
 
@@ -471,10 +474,11 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
     mode on both sides (the log densities are concave), judged by the Laplace approximation
     of the likelihoods with a margin of 4.
 
-    A leave-one-out set whose density does not fall off (:func:`_improper_groups`) is left
-    out of this; its predictive density is weighed by the left-out study's likelihood, so
-    what it needs is where the whole set is not negligible: the whole set's interval then
-    reaches _LOO_EXTRA further down."""
+    A leave-one-out set's predictive density is weighed by the left-out study's likelihood,
+    so what it needs is where the whole set is not negligible: its interval ends where the
+    whole set has fallen by _LOO_EXTRA more (a set with few events can fall off slowly). A
+    set whose density does not fall off at all (:func:`_improper_groups`) is left out, and
+    the whole set's interval then reaches that far."""
     improper = _improper_groups(st, groups, mu_prior)
     need_all = _DROP + 4.0 + (_LOO_EXTRA if improper.any() else 0.0)
     keep = np.logical_not(improper)
@@ -495,6 +499,8 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
         val = np.einsum("bei,gi->bge", le, groups) + _log_prior_mu(ends, mu_prior)[:, None, :]
         drop = peak[:, :, None] - val  # (B, G, 2)
         short = drop < need[:, :, None]
+        # nor one that falls off slowly (few events): not where the whole set is that low
+        short[:, 1:, :] &= drop[:, :1, :] < _DROP + 4.0 + _LOO_EXTRA
         if not short.any():
             return lo, hi
         # the drop is convex in the distance from the mode: stretching the distance by a
