@@ -853,7 +853,7 @@ def fit(x: Array, n: Array, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, level:
         # within tol (the finer rule is then far closer)
         if _weighted_tail(_b._fejer(na)[2] @ cols.lp, cols.wtau) <= 0.1 * tol:
             break
-        if na >= 192:
+        if na >= 768:
             raise AnalysisError(f"the posterior could not be integrated to {tol:g} "
                                 "(the conditional posterior of mu)")
         na *= 2

@@ -16,7 +16,8 @@ from metaview.errors import AnalysisError
 PRIORS = ["half-normal:1", "half-cauchy:0.5", "half-t:1,3", "exponential:2", "uniform:4"]
 RARE = [([0.0, 3.0], [10.0, 10.0]), ([0.0, 1.0], [50.0, 60.0]),
         ([0.0, 0.0, 1.0], [20.0, 30.0, 40.0]), ([0.0, 0.0, 0.0, 2.0], [10.0] * 4),
-        ([0.0, 0.0, 0.0, 0.0, 1.0], [200.0, 300.0, 150.0, 400.0, 500.0])]
+        ([0.0, 0.0, 0.0, 0.0, 1.0], [200.0, 300.0, 150.0, 400.0, 500.0]),
+        ([0.0, 22.0], [61.0, 25.0]), ([1.0, 22.0], [46.0, 25.0])]
 
 
 @pytest.mark.parametrize("prior", PRIORS)
@@ -30,7 +31,7 @@ def test_rare_events_fit_under_every_prior(data: tuple[list[float], list[float]]
     for q in (fit.mu, fit.tau, fit.predictive, *fit.shrunk):
         assert q.low < q.median < q.high
     assert fit.predictive.low < fit.mu.low and fit.mu.high < fit.predictive.high
-    # the studies at 0 events are shrunk towards the rest, below the study with events
+    # the first study (fewest events) is shrunk towards the rest, below the last one
     assert fit.shrunk[0].median < fit.shrunk[-1].median
 
 

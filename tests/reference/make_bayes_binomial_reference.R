@@ -39,7 +39,7 @@
 ## rules of 1.25 times the points: the implied error |F_fine(q) - p| / F'(q), divided by
 ## max(1, |q|) (the test's tolerance is relative), is written beside it ("check").
 ##
-## Time: about 7 minutes for the 15 cases on one core (each case 6-60 s, k = 20 the slowest); run a part with "Rscript make_bayes_binomial_reference.R 3 7" (plan entries) and
+## Time: about 8 minutes for the 17 cases on one core (each case 6-60 s, k = 20 the slowest); run a part with "Rscript make_bayes_binomial_reference.R 3 7" (plan entries) and
 ## join the parts with "Rscript make_bayes_binomial_reference.R join".
 
 suppressPackageStartupMessages(library(jsonlite))
@@ -370,7 +370,9 @@ datasets <- list(
   b6_homog = list(x = c(12, 15, 11, 14, 13, 12), n = c(100, 120, 95, 110, 105, 98)),
   b5_hetero = list(x = c(2, 38, 9, 51, 20), n = c(60, 45, 70, 58, 41)),
   b2_rare = list(x = c(0, 3), n = c(10, 10)),
-  b4_rare = list(x = c(0, 0, 0, 2), n = c(10, 10, 10, 10))
+  b4_rare = list(x = c(0, 0, 0, 2), n = c(10, 10, 10, 10)),
+  b3_all = list(x = c(35, 30, 12), n = c(50, 30, 49)),
+  b4_all = list(x = c(2, 20, 11, 1), n = c(27, 20, 14, 43))
 )
 hn <- list("half-normal", 1, NA)
 all_priors <- list(hn, list("half-cauchy", 0.5, NA), list("half-t", 1, 3),
@@ -378,13 +380,14 @@ all_priors <- list(hn, list("half-cauchy", 0.5, NA), list("half-t", 1, 3),
 ## (dataset, tau prior, mu prior): k = 1, 2, 3, 6, 20; every family on the k = 3 set with
 ## x = 0 and x = n; a normal mu prior; pseudo-counts; tau near 0 (b6_homog) and large (b5_hetero);
 ## studies at 0 events beside few events (b2_rare, b4_rare: without one study, the rest are all
-## at 0 events)
+## at 0 events); a study at all events beside others under half-t (b3_all, b4_all)
 plan <- c(
   list(list("b1", hn, NULL), list("b2", hn, NULL), list("b3_pseudo", hn, NULL),
        list("b6", hn, NULL), list("b3_edges", hn, c(0, 2))),
   lapply(all_priors, function(p) list("b3_edges", p, NULL)),
   list(list("b20", hn, NULL), list("b6_homog", hn, NULL), list("b5_hetero", hn, NULL)),
-  list(list("b2_rare", hn, NULL), list("b4_rare", list("half-t", 1, 3), NULL)))
+  list(list("b2_rare", hn, NULL), list("b4_rare", list("half-t", 1, 3), NULL)),
+  list(list("b3_all", list("half-t", 1, 3), NULL), list("b4_all", list("half-t", 1, 3), NULL)))
 
 ## optional arguments: the numbers of the plan entries to compute (for a split run; the
 ## pieces are then joined with "Rscript make_bayes_binomial_reference.R join")
