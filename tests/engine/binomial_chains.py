@@ -48,3 +48,24 @@ def agrees(per_chain: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
     est = per_chain.mean(axis=0)
     se = per_chain.std(axis=0, ddof=1) / math.sqrt(per_chain.shape[0])
     return bool(np.all(np.abs(est - NOMINAL) < 4 * se)), est, se
+
+
+def shares_below(x: np.ndarray, n: np.ndarray, prior, fit, *, shrunk: bool = False,
+                 **chain_options) -> dict[str, np.ndarray]:
+    """Per chain, the share of draws below the fit's median, low and high of mu, tau, the
+    predictive theta_new (a fresh draw each step) and, with ``shrunk``, of every study's
+    theta_i ("shrunk", chains x k x 3)."""
+    marks = {"mu": fit.mu, "tau": fit.tau, "new": fit.predictive}
+    cuts = {name: np.array([q.median, q.low, q.high]) for name, q in marks.items()}
+    shrunk_cuts = np.array([[s.median, s.low, s.high] for s in fit.shrunk])
+    counts: dict[str, np.ndarray] = {}
+    steps = 0
+    for mu, tau, eta, rng in chains(x, n, prior, **chain_options):
+        new = mu + tau * rng.normal(size=mu.size)
+        for name, value in (("mu", mu), ("tau", tau), ("new", new)):
+            counts[name] = counts.get(name, 0) + (value[:, None] <= cuts[name])
+        if shrunk:
+            theta = mu[:, None] + tau[:, None] * eta
+            counts["shrunk"] = counts.get("shrunk", 0) + (theta[:, :, None] <= shrunk_cuts[None])
+        steps += 1
+    return {name: c / steps for name, c in counts.items()}

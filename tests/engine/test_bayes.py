@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from binomial_chains import agrees, chains
+from binomial_chains import agrees, shares_below
 
 from metaview.engine import bayes
 from metaview.errors import AnalysisError, UsageError
@@ -136,19 +136,11 @@ def test_binomial_monte_carlo_agrees_within_four_standard_errors() -> None:
     n = np.array([5.0, 10.0, 30.0])
     prior = bayes.parse_tau_prior("half-normal:1")
     fit = bayes.fit_binomial(x, n, tau_prior=prior)
-    marks = {"mu": fit.mu, "tau": fit.tau, "new": fit.predictive}
-    below = {name: np.zeros((300, 3)) for name in marks}
-    steps = 0
-    for mu, tau, _, rng in chains(x, n, prior, seed=7, mu0=-0.2, tau_range=(0.1, 1.0),
-                                  step_log_tau=0.8):
-        new = mu + tau * rng.normal(size=mu.size)
-        for name, value in (("mu", mu), ("tau", tau), ("new", new)):
-            q = marks[name]
-            below[name] += value[:, None] <= np.array([q.median, q.low, q.high])
-        steps += 1
+    shares = shares_below(x, n, prior, fit, seed=7, mu0=-0.2, tau_range=(0.1, 1.0),
+                          step_log_tau=0.8)
     assert expit(fit.mu.median) > 0  # the fit is a proper posterior
-    for name, counts in below.items():
-        ok, est, se = agrees(counts / steps)
+    for name, share in shares.items():
+        ok, est, se = agrees(share)
         assert ok, (name, est, se)
 
 

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from binomial_chains import agrees, chains
+from binomial_chains import agrees, shares_below
 
 from metaview.engine import bayes
 from metaview.errors import AnalysisError
@@ -41,25 +41,12 @@ def test_rare_events_agree_with_monte_carlo() -> None:
     x, n = np.array([0.0, 0.0, 0.0, 2.0]), np.full(4, 10.0)
     prior = bayes.parse_tau_prior("half-normal:1")
     fit = bayes.fit_binomial(x, n, tau_prior=prior)
-    marks = {"mu": fit.mu, "tau": fit.tau, "new": fit.predictive}
-    below = {name: np.zeros((300, 3)) for name in marks}
-    shrunk_marks = np.array([[s.median, s.low, s.high] for s in fit.shrunk])  # (4, 3)
-    shrunk_below = np.zeros((300, 4, 3))
-    steps = 0
-    for mu, tau, eta, rng in chains(x, n, prior, seed=5, mu0=-3.0, tau_range=(0.3, 1.5),
-                                    step_log_tau=0.7):
-        new = mu + tau * rng.normal(size=mu.size)
-        for name, value in (("mu", mu), ("tau", tau), ("new", new)):
-            q = marks[name]
-            below[name] += value[:, None] <= np.array([q.median, q.low, q.high])
-        theta = mu[:, None] + tau[:, None] * eta
-        shrunk_below += theta[:, :, None] <= shrunk_marks[None]
-        steps += 1
-    for name, counts in below.items():
-        ok, est, se = agrees(counts / steps)
+    shares = shares_below(x, n, prior, fit, shrunk=True, seed=5, mu0=-3.0,
+                          tau_range=(0.3, 1.5), step_log_tau=0.7)
+    assert set(shares) == {"mu", "tau", "new", "shrunk"}
+    for name, share in shares.items():
+        ok, est, se = agrees(share)
         assert ok, (name, est, se)
-    ok, est, se = agrees(shrunk_below / steps)
-    assert ok, (est, se)
 
 
 @pytest.mark.parametrize("prior", ["half-cauchy:0.5", "half-t:1,1", "half-t:2,0.5"])
