@@ -298,23 +298,6 @@ def _interp_matrix(n_from: int, n_to: int) -> Array:
     return _b._cheb_interp(np.eye(n_from), _b._fejer(n_to)[0])
 
 
-def _cheb_T(x: Array, terms: int) -> Array:
-    """Chebyshev polynomials T_0..T_{terms-1} at ``x`` (last axis added)."""
-    return np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), np.arange(terms)))
-
-
-def _cheb_T_rec(x: Array, terms: int) -> Array:
-    """T_0..T_{terms-1} at ``x`` in [-1, 1] by the three-term recurrence (last axis added)."""
-    out = np.empty(x.shape + (terms,))
-    out[..., 0] = 1.0
-    if terms > 1:
-        out[..., 1] = x
-    x2 = 2.0 * x
-    for m in range(2, terms):
-        out[..., m] = x2 * out[..., m - 1] - out[..., m - 2]
-    return out
-
-
 def _clenshaw(coef: Array, x: Array) -> Array:
     """The Chebyshev series ``coef`` (first axis: terms; the rest broadcast against the
     trailing axes of ``x``) at ``x`` in [-1, 1]."""
@@ -326,18 +309,6 @@ def _clenshaw(coef: Array, x: Array) -> Array:
         b1, b2 = c + x2 * b1 - b2, b1
     out: Array = coef[0] + x * b1 - b2
     return out
-
-
-def _series_tail(coef: Array, *, relative: bool) -> float:
-    """Largest last-quarter coefficient over the columns of ``coef`` (first axis), relative
-    to each column's largest when ``relative``."""
-    a = np.abs(coef)
-    q = max(coef.shape[0] // 4, 1)
-    tail = a[-q:].max(axis=0)
-    if relative:
-        top = a.max(axis=0)
-        tail = np.where(top > 0, tail / np.where(top > 0, top, 1.0), 0.0)
-    return float(tail.max()) if tail.size else 0.0
 
 
 # ------------------------------------------------------------------ the columns (tau nodes)
@@ -604,7 +575,7 @@ class _Mixture:
             f = _fine(logvals, na, nm)
             p = np.exp(f - f.max(axis=0))
             coef = (_b._fejer(nm)[2] @ p.reshape(nm, -1)).reshape(p.shape)
-            if _series_tail(coef.reshape(nm, -1), relative=True) <= tail or nm >= 512:
+            if _b._tail(coef) <= tail or nm >= 512:
                 break
             nm *= 2
         icoef = _b._cheb_integral(coef)
@@ -761,7 +732,7 @@ def _convolved_logs(cols: _Columns, funcs: Array, na: int, nt: int) -> tuple[Arr
         pts = theta[:, sel].T[:, :, None] - (_SQRT2 * tn)[:, None, None] * z  # (Bs, nt, Z)
         pts = pts.reshape(sel.sum(), -1)  # (Bs, P)
         x = smap.x(pts.T).T
-        T = _cheb_T_rec(np.clip(x, -1.0, 1.0), na)  # (Bs, P, A)
+        T = _b._cheb_T(x, na)  # (Bs, P, A)
         logv = np.matmul(T, coef[:, sel].transpose(1, 0, 2))  # (Bs, P, F)
         x3, p3 = x[..., None], pts[..., None]
         eR, eL = (cn + hn)[:, None, None], (cn - hn)[:, None, None]
@@ -781,7 +752,7 @@ def _convolved_logs(cols: _Columns, funcs: Array, na: int, nt: int) -> tuple[Arr
 @lru_cache(maxsize=16)
 def _tail_matrices(n: int, fine: int = 96) -> tuple[Array, Array]:
     """At ``fine`` Chebyshev points: the series of ``n`` terms, and its last quarter."""
-    T = _cheb_T(_b._fejer(fine)[0], n)
+    T = _b._cheb_T(_b._fejer(fine)[0], n)
     T_tail = T.copy()
     T_tail[:, : n - max(n // 4, 1)] = 0.0
     return T, T_tail

@@ -372,6 +372,12 @@ def _bracketed_newton(fun, x: Array, lo: Array, hi: Array, *, atol: float, rtol:
     return x
 
 
+def _cheb_T(x: Array, terms: int) -> Array:
+    """T_0..T_{terms-1} at ``x`` in [-1, 1] (last axis added): ``cos(m arccos x)``."""
+    out: Array = np.cos(np.multiply.outer(np.arccos(np.clip(x, -1.0, 1.0)), np.arange(terms)))
+    return out
+
+
 def _cheb_derivative(coef: Array) -> Array:
     """Coefficients of the derivative of the Chebyshev series ``coef`` (one shorter):
     ``d_k = 2 sum_{j > k, j - k odd} j c_j``, halved for ``k = 0``."""
@@ -404,11 +410,10 @@ def _cheb_quantiles(coef: Array, probs: Array, nodes: Array | None = None,
         x = np.interp(np.asarray(probs) * cum[-1], cum, nodes[order])
     else:
         x = np.zeros(target.shape)
-    m = np.arange(cdf.size)
     n1, n2 = coef.size, dcoef.size
 
     def fun(xa: Array, rows: Array) -> tuple[Array, Array, Array]:
-        T = np.cos(np.multiply.outer(np.arccos(np.clip(xa, -1.0, 1.0)), m))
+        T = _cheb_T(xa, cdf.size)
         return T @ cdf - target[rows], T[:, :n1] @ coef, T[:, :n2] @ dcoef
 
     return _bracketed_newton(fun, x, np.full(target.shape, -1.0), np.full(target.shape, 1.0),
@@ -475,24 +480,6 @@ def _weighty(w: Array, mass: float = 1e-15) -> Array:
     s = np.sort(w)
     light = np.cumsum(s) <= mass * s.sum()
     return w > s[light][-1] if light.any() else np.ones(w.shape, dtype=bool)
-
-
-def mixture_quantiles(w: Array, means: Array, sds: Array, probs: ArrayLike) -> Array:
-    """Quantiles of normal mixtures: ``sum_j w_j N(means[q, j], sds[q, j]^2)`` at ``probs[q]``.
-
-    ``w`` (n,) sums to 1; ``means`` and ``sds`` are (Q, n) or (n,) (then shared by all
-    probabilities). The lightest components, 1e-15 of the weight together, are left out.
-    """
-    p = np.atleast_1d(np.asarray(probs, dtype=float))
-    use = _weighty(w)
-    w = w[use] / w[use].sum()
-    means = np.asarray(means, dtype=float)[..., use]
-    sds = np.asarray(sds, dtype=float)[..., use]
-    if means.ndim == 1 and sds.ndim == 1:
-        return _mixture_quantiles(w, means[None, :], sds[None, :], p)[0]
-    means = np.broadcast_to(means, (p.size, w.size))
-    sds = np.broadcast_to(sds, (p.size, w.size))
-    return _mixture_quantiles(w, means, sds, p[:, None])[:, 0]
 
 
 def _tau_axis(u: Array, c: float, prior: TauPrior) -> tuple[Array, Array]:
@@ -587,11 +574,14 @@ def _normal_pass(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior, c: floa
 
 
 def _tail(coef: Array) -> float:
-    """Size of the last quarter of a Chebyshev series relative to its largest coefficient:
-    the a-posteriori estimate of how well the points resolve the function."""
-    a = np.abs(coef)
-    top = a.max()
-    return float(a[-max(coef.shape[0] // 4, 1):].max() / top) if top > 0 else 0.0
+    """Size of the last quarter of a Chebyshev series (first axis: terms) relative to its
+    largest coefficient, the largest over the series when there are several (the other
+    axes): the a-posteriori estimate of how well the points resolve the function."""
+    a = np.abs(coef).reshape(coef.shape[0], -1)
+    top = a.max(axis=0)
+    tail = a[-max(coef.shape[0] // 4, 1):].max(axis=0)
+    rel = np.where(top > 0, tail / np.where(top > 0, top, 1.0), 0.0)
+    return float(rel.max()) if rel.size else 0.0
 
 
 def _tau_centre(y: Array, v: Array, prior: TauPrior, mu_prior: MuPrior) -> float:
