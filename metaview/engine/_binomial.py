@@ -83,31 +83,30 @@ def _hermite(n: int) -> tuple[Array, Array]:
 
 def _mode(X: Array, N: Array, M: Array, T2: Array, start: Array | None = None,
           rtol: float = 1e-13) -> Array:
-    """Mode of ``X t - N softplus(t) - (t - M)^2 / (2 T2)`` (elementwise): safeguarded Newton
-    steps on the decreasing score, within the bracket ``[M + T2 (X - N), M + T2 X]``."""
+    """Mode of ``X t - N softplus(t) - (t - M)^2 / (2 T2)`` (elementwise): the root of the
+    decreasing score by :func:`bayes._bracketed_newton`, within the bracket
+    ``[M + T2 (X - N), M + T2 X]``."""
     from scipy.special import expit
 
+    shape = np.broadcast_shapes(X.shape, N.shape, M.shape, T2.shape)
+    X, N, M, T2 = (np.broadcast_to(a, shape).ravel() for a in (X, N, M, T2))
     lo = M + T2 * (X - N)
     hi = M + T2 * X
     if start is None:
         y0 = np.log((X + 0.5) / (N - X + 0.5))
         v0 = 1.0 / (X + 0.5) + 1.0 / (N - X + 0.5)
         start = (y0 * T2 + M * v0) / (T2 + v0)
-    t = np.clip(start, lo, hi)
-    for _ in range(100):
+    else:
+        start = np.broadcast_to(start, shape).ravel()
+    t0 = np.clip(start, lo, hi)
+
+    def minus_score(t: Array, rows: Array) -> tuple[Array, Array, None]:
         p = expit(t)
-        g = X - N * p - (t - M) / T2
-        up = g > 0
-        lo = np.where(up, t, lo)
-        hi = np.where(up, hi, t)
-        step = g / (N * p * (1.0 - p) + 1.0 / T2)
-        new = t + step
-        done = np.abs(step) <= rtol * (1.0 + np.abs(t))
-        bad = ~((new > lo) & (new < hi)) & ~done
-        t = np.where(bad, 0.5 * (lo + hi), new)
-        if done.all():
-            break
-    return t
+        return (t - M[rows]) / T2[rows] + N[rows] * p - X[rows], \
+            N[rows] * p * (1.0 - p) + 1.0 / T2[rows], None
+
+    return _b._bracketed_newton(minus_score, t0, lo, hi, atol=rtol, rtol=rtol,
+                                max_iter=100).reshape(shape)
 
 
 def _loglik_gh(X: Array, N: Array, M: Array, T: Array, points: int) -> Array:
