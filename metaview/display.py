@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 #: A :class:`~metaview.model.PooledResult`, read by its attributes only.
 PooledResult = Any
+
+
+def with_labels(text: str, names: Mapping[str, str]) -> str:
+    """An engine message with study ids (the keys of ``names``) replaced by their labels."""
+    for sid in sorted(names, key=len, reverse=True):
+        if sid in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(sid)}(?![\w-])", names[sid], text)
+    return text
 
 
 def level_percent(level: float) -> str:

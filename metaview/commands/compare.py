@@ -8,7 +8,7 @@ import sys
 from metaview import __version__
 from metaview.choices import OutputFormat, parse
 from metaview.commands._common import add_format, index_study, load, options_from_args, write_json
-from metaview.display import level_percent
+from metaview.display import level_percent, with_labels
 from metaview.errors import UsageError
 from metaview.model import Comparison
 from metaview.render import format as fmt
@@ -16,8 +16,6 @@ from metaview.render import format as fmt
 
 def _notes(c: Comparison) -> list[str]:
     """The comparison's notes, studies named by their labels."""
-    from metaview.commands.pool import with_labels
-
     names = {c.index.id: c.index.label}
     names.update((s.id, s.label) for s in c.pooled.studies)
     names.update((e.id, e.label) for e in c.pooled.excluded)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -19,7 +18,7 @@ from metaview.commands._common import (
     options_from_args,
     write_json,
 )
-from metaview.display import level_percent
+from metaview.display import level_percent, with_labels
 from metaview.errors import AnalysisError
 from metaview.model import PooledResult
 from metaview.notices import LISTING, MISSING, Notice, NoticeCode, code_of
@@ -251,14 +250,6 @@ def _headline(results: Sequence[PooledResult]) -> list[str]:
 
 #: engine notes the headline table already says in its own words
 _SAID_BY_THE_TABLE = frozenset({NoticeCode.SINGLE_STUDY, NoticeCode.NO_STUDY})
-
-
-def with_labels(text: str, names: Mapping[str, str]) -> str:
-    """An engine message with study ids replaced by their labels."""
-    for sid in sorted(names, key=len, reverse=True):
-        if sid in text:
-            text = re.sub(rf"(?<![\w-]){re.escape(sid)}(?![\w-])", names[sid], text)
-    return text
 
 
 def _rows_text(rows: Sequence[PooledResult]) -> str:

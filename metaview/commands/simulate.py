@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from metaview.display import level_percent
+from metaview.display import level_percent, with_labels
 from metaview.errors import AnalysisError, UsageError
 
 
@@ -135,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _table(doc: dict[str, Any], group: str | None, names: dict[str, str]) -> str:
     """The coverage table; studies named by label (the JSON keeps their ids)."""
-    from metaview.commands.pool import with_labels
     from metaview.render import format as fmt
 
     when = "" if doc["time_months"] is None else f" at {doc['time_months']:g} months"

@@ -959,8 +959,7 @@ def _shrunk(st: _Studies, cols: _Columns, g: Array, pmap: _Map, probs: Array,
         sd = np.where(core.sum(axis=0) >= 6, width / 4.0, (new_hi - new_lo) / 17.0)
         sd = np.maximum(sd, 1e-9 * (np.abs(mode) + 1.0))
         done = ~(open_lo | open_hi) & (spread >= 20)
-        fresh = _Map.of(new_lo, new_hi, np.clip(mode, new_lo, new_hi), sd)
-        smap = fresh
+        smap = _Map.of(new_lo, new_hi, np.clip(mode, new_lo, new_hi), sd)
         if done.all():
             break
     # the log densities on their maps, resolved by their series

@@ -30,7 +30,6 @@ _SUMMARY_LABELS = {
 }
 
 
-
 # =========================================================================== what to draw
 # Plain data, no matplotlib: the panels, the rows they share, and each cell's text.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from metaview.display import with_labels
 from metaview.report.content import (
     Report,
     ordered_studies,
@@ -29,11 +30,7 @@ class _Context:
 
     def with_labels(self, text: str) -> str:
         """An engine message with study ids replaced by their labels."""
-        import re
-
-        for sid in sorted(self.labels, key=len, reverse=True):
-            text = re.sub(rf"(?<![\w-]){re.escape(sid)}(?![\w-])", self.labels[sid], text)
-        return text
+        return with_labels(text, self.labels)
 
     def labels_of(self, ids: Iterable[str]) -> list[str]:
         order = {s.id: i for i, s in enumerate(self.studies)}
