@@ -394,20 +394,21 @@ def _log_prior_mu(mu: Array, mu_prior: _b.MuPrior) -> Array:
     return out
 
 
-def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Array,
-                       leave_out: bool) -> tuple[Array, Array]:
-    """Laplace modes and sds of mu given each tau (B,), and, with ``leave_out``, of each
-    leave-one-out version (B, k): Newton steps on the Laplace score."""
-    k = st.x.size
-    groups = 1 + (k if leave_out else 0)
-    # mask[g, i]: study i enters group g (group 0: all studies)
-    mask = np.ones((groups, k))
+def _group_mask(k: int, leave_out: bool) -> Array:
+    """``mask[g, i]``: study i enters group g (group 0: all studies; with ``leave_out``,
+    group 1 + i: all but study i)."""
+    mask = np.ones((1 + (k if leave_out else 0), k))
     if leave_out:
         mask[1:] -= np.eye(k)
-    # a set whose density does not fall off has no mode: left at the start, and out of the
-    # intervals (:func:`_intervals`)
-    frozen = _improper_groups(st, mask, mu_prior)[None, :]
-    mu = np.repeat(start[:, None], groups, axis=1)  # (B, G)
+    return mask
+
+
+def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Array,
+                       mask: Array, improper: Array) -> tuple[Array, Array]:
+    """Laplace modes and sds of mu given each tau (B,) for each group of ``mask`` (B, G):
+    Newton steps on the Laplace score. A group whose density does not fall off
+    (``improper``) has no mode: it is left at the start (and out of :func:`_intervals`)."""
+    mu = np.repeat(start[:, None], mask.shape[0], axis=1)  # (B, G)
     prior_prec = 0.0 if mu_prior.flat else 1.0 / mu_prior.sd**2
     taus = np.broadcast_to(tau[:, None], mu.shape)
     t = None
@@ -418,7 +419,7 @@ def _conditional_modes(st: _Studies, tau: Array, mu_prior: _b.MuPrior, start: Ar
         if not mu_prior.flat:
             grad = grad - (mu - mu_prior.mean) * prior_prec
         sd = np.sqrt(-1.0 / hess)
-        step = np.where(frozen, 0.0, np.clip(-grad / hess, -5.0 * sd, 5.0 * sd))
+        step = np.where(improper[None, :], 0.0, np.clip(-grad / hess, -5.0 * sd, 5.0 * sd))
         mu = mu + step
         if np.all(np.abs(step) <= 1e-6 * sd):
             break
@@ -438,7 +439,7 @@ def _improper_groups(st: _Studies, groups: Array, mu_prior: _b.MuPrior) -> Array
 
 
 def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds: Array,
-               groups: Array) -> tuple[Array, Array]:
+               groups: Array, improper: Array) -> tuple[Array, Array]:
     """Per tau node, an interval of mu on which the log density of every group (all studies,
     and the leave-one-out sets in ``groups``) falls by at least _DROP from its value at its
     mode on both sides (the log densities are concave), judged by the Laplace approximation
@@ -449,7 +450,6 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
     whole set has fallen by _LOO_EXTRA more (a set with few events can fall off slowly). A
     set whose density does not fall off at all (:func:`_improper_groups`) is left out, and
     the whole set's interval then reaches that far."""
-    improper = _improper_groups(st, groups, mu_prior)
     need_all = _DROP + 4.0 + (_LOO_EXTRA if improper.any() else 0.0)
     keep = np.logical_not(improper)
     keep[0] = True  # the whole set is proper (checked before)
@@ -491,10 +491,9 @@ def _columns(st: _Studies, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, scale: 
     xb, wb, _ = _b._fejer(nb)
     tau, jac = _b._tau_axis(0.5 * (xb + 1.0), scale, tau_prior)
     k = st.x.size
-    modes, sds = _conditional_modes(st, tau, mu_prior, np.full(nb, start), leave_out)
-    groups = np.ones((modes.shape[1], k))
-    if leave_out:
-        groups[1:] -= np.eye(k)
+    groups = _group_mask(k, leave_out)
+    improper = _improper_groups(st, groups, mu_prior)
+    modes, sds = _conditional_modes(st, tau, mu_prior, np.full(nb, start), groups, improper)
     peak = (st.laplace(modes[:, 0], tau)[2].sum(axis=-1)
             + _log_prior_mu(modes[:, 0], mu_prior))
     # the Laplace approximation of each tau node's weight: nodes below e^-60 of the largest
@@ -502,7 +501,7 @@ def _columns(st: _Studies, tau_prior: _b.TauPrior, mu_prior: _b.MuPrior, scale: 
     with np.errstate(divide="ignore"):
         approx = peak + np.log(sds[:, 0]) + tau_prior.logpdf(tau) + np.log(jac * wb)
     live = np.isfinite(approx) & (approx >= np.max(approx[np.isfinite(approx)]) - 60.0)
-    lo, hi = _intervals(st, tau[live], mu_prior, modes[live], sds[live], groups)
+    lo, hi = _intervals(st, tau[live], mu_prior, modes[live], sds[live], groups, improper)
     c = modes[:, 0].copy()
     h = math.sqrt(2.0 * _DROP) * sds[:, 0]
     c[live] = 0.5 * (lo + hi)
