@@ -450,13 +450,13 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
     whole set has fallen by _LOO_EXTRA more (a set with few events can fall off slowly). A
     set whose density does not fall off at all (:func:`_improper_groups`) is left out, and
     the whole set's interval then reaches that far."""
-    need_all = _DROP + 4.0 + (_LOO_EXTRA if improper.any() else 0.0)
+    base, far = _DROP + 4.0, _DROP + 4.0 + _LOO_EXTRA
     keep = np.logical_not(improper)
     keep[0] = True  # the whole set is proper (checked before)
     groups, modes, sds = groups[keep], modes[:, keep], sds[:, keep]
-    need = np.full(groups.shape[0], _DROP + 4.0)
-    need[0] = need_all
-    need = need[None, :]
+    need = np.full((1, groups.shape[0]), base)
+    if improper.any():
+        need[0, 0] = far
     taus = np.broadcast_to(tau[:, None], modes.shape)
     peak = (np.einsum("bgi,gi->bg", st.laplace(modes, taus)[2], groups)
             + _log_prior_mu(modes, mu_prior))
@@ -470,7 +470,7 @@ def _intervals(st: _Studies, tau: Array, mu_prior: _b.MuPrior, modes: Array, sds
         drop = peak[:, :, None] - val  # (B, G, 2)
         short = drop < need[:, :, None]
         # nor one that falls off slowly (few events): not where the whole set is that low
-        short[:, 1:, :] &= drop[:, :1, :] < _DROP + 4.0 + _LOO_EXTRA
+        short[:, 1:, :] &= drop[:, :1, :] < far
         if not short.any():
             return lo, hi
         # the drop is convex in the distance from the mode: stretching the distance by a
